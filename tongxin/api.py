@@ -1,0 +1,124 @@
+"""The JSON API root: /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
+
+One error shape everywhere: ``{"code": "...", "message": "...", "fields": {...}}``. Authentication:
+the session (pages, with CSRF) or ``Authorization: Bearer tx_...`` (programs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from tongxin.accounts.services import api_token_authenticate
+from tongxin.core.errors import ApplicationError
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """Django's session cookie; Ninja checks CSRF for unsafe methods with this scheme."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="tongxin 同心 API",
+    version="1",
+    description="12345 work orders and the city's governance data. Errors: {code, message, fields}.",
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api-v1",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", []) if part not in {"body", "query", "path", "form", "payload"}]
+        key = ".".join(loc) or "body"
+        fields.setdefault(key, _translate(error))
+    return _error(request, 422, "validation_error", "提交的内容有误，请检查标出的字段", fields)
+
+
+def _translate(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    messages = {
+        "missing": "必填",
+        "string_too_long": f"不能超过 {ctx.get('max_length')} 个字符",
+        "string_too_short": f"至少 {ctx.get('min_length')} 个字符",
+        "int_parsing": "必须是整数",
+        "float_parsing": "必须是数字",
+        "bool_parsing": "必须是 true 或 false",
+        "datetime_parsing": "日期时间格式无效（ISO 8601）",
+        "datetime_from_date_parsing": "日期时间格式无效（ISO 8601）",
+        "timezone_aware": "日期时间必须带时区",
+        "enum": f"无效的取值，可选：{ctx.get('expected', '')}",
+        "literal_error": f"无效的取值，可选：{ctx.get('expected', '')}",
+        "greater_than_equal": f"不能小于 {ctx.get('ge')}",
+        "less_than_equal": f"不能大于 {ctx.get('le')}",
+        "too_long": f"最多 {ctx.get('max_length')} 项",
+        "json_invalid": "JSON 格式无效",
+        "model_attributes_type": "请求体必须是 JSON 对象",
+        "dict_type": "必须是对象",
+        "list_type": "必须是数组",
+        "string_type": "必须是字符串",
+    }
+    return messages.get(kind) or str(error.get("msg", "无效"))
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "请先登录或提供有效的接口令牌")
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "未找到该记录")
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "too_large", 429: "rate_limited"}
+    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
+
+
+def _register_routers() -> None:
+    from tongxin.accounts.api import router as accounts_router
+    from tongxin.regions.api import router as regions_router
+    from tongxin.workorders.api import router as workorders_router
+
+    api.add_router("/", workorders_router)
+    api.add_router("/", regions_router)
+    api.add_router("/", accounts_router)
+
+
+_register_routers()

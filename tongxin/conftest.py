@@ -1,0 +1,26 @@
+"""Shared fixtures. Caches that live per process are cleared around each test so that a rolled-back
+database never leaves a stale calendar, area index or SLA table behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from tongxin.testing import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _clear_process_caches():
+    from tongxin.core.workcalendar import invalidate_calendar_cache
+    from tongxin.regions.selectors import invalidate_locator
+    from tongxin.workorders.sla import invalidate_sla_cache
+
+    for clear in (invalidate_calendar_cache, invalidate_locator, invalidate_sla_cache):
+        clear()
+    yield
+    for clear in (invalidate_calendar_cache, invalidate_locator, invalidate_sla_cache):
+        clear()
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()

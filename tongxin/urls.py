@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from tongxin.api import api
+from tongxin.core.views import healthz
+
+admin.site.site_header = "同心 · 社会治理平台 管理后台"
+admin.site.site_title = "同心管理后台"
+admin.site.index_title = "配置与管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("tongxin.web.urls")),
+]
+
+if settings.DEBUG or settings.TONGXIN_SERVE_MEDIA:
+    # Uploaded files; in production nginx serves /media/ (docs/deploy.md).
+    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WorkordersConfig(AppConfig):
+    name = "tongxin.workorders"
+    label = "workorders"
+    verbose_name = "工单"
