@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
 
 from tongxin.accounts.services import api_token_authenticate
-from tongxin.core.errors import ApplicationError
+from tongxin.core.errors import ApplicationError, PermissionDenied
 
 
 class TokenAuth(HttpBearer):
@@ -28,9 +32,23 @@ class TokenAuth(HttpBearer):
 
 
 class SessionAuth(APIKeyCookie):
-    """Django's session cookie; Ninja checks CSRF for unsafe methods with this scheme."""
+    """Django's session cookie; unsafe methods must carry the CSRF token (header X-CSRFToken).
 
-    param_name = "sessionid"
+    CSRF is checked only once a session user is known: a request with no session (a program whose
+    token was wrong, or nobody at all) answers 401, not a misleading CSRF error."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
+            raise PermissionDenied(
+                "CSRF 校验失败：使用登录会话调用接口时，请在请求头 X-CSRFToken 中带上 csrftoken Cookie 的值",
+                code="csrf_failed",
+            )
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
@@ -61,15 +79,29 @@ def application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespon
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     fields: dict[str, str] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in {"body", "query", "path", "form", "payload"}]
-        key = ".".join(loc) or "body"
-        fields.setdefault(key, _translate(error))
+        fields.setdefault(_field_key(error.get("loc", ())), _translate(error))
     return _error(request, 422, "validation_error", "提交的内容有误，请检查标出的字段", fields)
+
+
+def _field_key(loc: Any) -> str:
+    """("body", "payload", "co_department_ids", 0) -> "co_department_ids[0]", as the services name fields:
+    Ninja puts the source first, then the body parameter (always called ``payload`` in our views)."""
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "form", "file", "header", "cookie"}:
+        parts = parts[1:]
+    if parts and parts[0] == "payload":
+        parts = parts[1:]
+    key = ""
+    for part in parts:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "body"
 
 
 def _translate(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
+    if "expected" in ctx:  # pydantic's English list: "'a', 'b' or 'c'"
+        ctx = {**ctx, "expected": str(ctx["expected"]).replace(" or ", ", ")}
     messages = {
         "missing": "必填",
         "string_too_long": f"不能超过 {ctx.get('max_length')} 个字符",
@@ -90,6 +122,12 @@ def _translate(error: dict[str, Any]) -> str:
         "dict_type": "必须是对象",
         "list_type": "必须是数组",
         "string_type": "必须是字符串",
+        "extra_forbidden": "未知字段",
+        "int_from_float": "必须是整数",
+        "date_parsing": "日期格式无效（YYYY-MM-DD）",
+        "date_from_datetime_parsing": "日期格式无效（YYYY-MM-DD）",
+        "finite_number": "必须是有限数字",
+        "value_error": "取值无效",
     }
     return messages.get(kind) or str(error.get("msg", "无效"))
 
@@ -108,7 +146,32 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
              409: "conflict", 413: "too_large", 429: "rate_limited"}
-    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
+    message = str(exc.message)
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        # Ninja's words for a body that is not JSON.
+        return _error(request, 400, "invalid_json", "请求体不是有效的 JSON", {"body": "JSON 格式无效"})
+    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return _error(request, 413, "too_large", f"请求体过大，不能超过 {limit_mb:g} MB", {"body": f"超过 {limit_mb:g} MB"})
+
+
+@api.exception_handler(TooManyFieldsSent)
+def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
+    return _error(request, 413, "too_large", "提交的字段过多", {"body": "字段过多"})
+
+
+@api.exception_handler(TooManyFilesSent)
+def too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
+    return _error(request, 413, "too_large", "上传的文件过多", {"file": "文件过多"})
+
+
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, "bad_request", "上传的表单格式无效", {"body": "multipart/form-data 格式无效"})
 
 
 def _register_routers() -> None:

@@ -4,8 +4,16 @@ database never leaves a stale calendar, area index or SLA table behind."""
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from tongxin.testing import World, build_world
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """The default PBKDF2 costs ~0.3 s per user: too slow for a world of a dozen users per test."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

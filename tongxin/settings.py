@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "tongxin.regions",
     "tongxin.accounts",
     "tongxin.workorders",
+    "tongxin.insight",
+    "tongxin.open311",
     "tongxin.web",
 ]
 
@@ -133,10 +135,12 @@ if REDIS_URL:
         "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
     }
 else:
+    HUEY_SQLITE_PATH = Path(os.environ.get("HUEY_SQLITE_PATH", VAR_DIR / "huey.sqlite3"))
+    HUEY_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "tongxin",
-        "filename": str(Path(os.environ.get("HUEY_SQLITE_PATH", VAR_DIR / "huey.sqlite3"))),
+        "filename": str(HUEY_SQLITE_PATH),
         "immediate": HUEY_IMMEDIATE,
         "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
     }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("open311/v2/", include("tongxin.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tongxin.web.urls")),
 ]

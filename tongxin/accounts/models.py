@@ -76,7 +76,14 @@ class RoleAssignment(models.Model):
                     | (~Q(role=Role.HANDLER) & Q(area__isnull=False) & Q(department__isnull=True))
                 ),
             ),
-            models.UniqueConstraint(fields=["user", "role", "area", "department"], name="role_assignment_unique"),
+            # NULLs never clash in a unique index, so area grants and department grants get one each.
+            models.UniqueConstraint(
+                fields=["user", "role", "area"], condition=Q(area__isnull=False), name="role_assignment_unique_area"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "department"], condition=Q(department__isnull=False),
+                name="role_assignment_unique_department",
+            ),
         ]
 
     def __str__(self) -> str:

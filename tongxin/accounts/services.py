@@ -16,7 +16,7 @@ from tongxin.core.errors import ValidationFailed
 from .choices import Role
 from .models import ApiToken, Department, Notification, RoleAssignment, User
 
-TOKEN_PREFIX = "tx_"
+TOKEN_PREFIX = "tx_"  # noqa: S105 - a public prefix, not a secret
 
 
 def token_digest(token: str) -> str:
@@ -55,6 +55,11 @@ def role_grant(*, user: User, role: str, area: Any = None, department: Departmen
             raise ValidationFailed(fields={"department": "承办人必须指定所属单位"})
     elif area is None or department is not None:
         raise ValidationFailed(fields={"area": "该角色必须指定区域范围"})
+    # Exactly one of area/department is NULL, and NULLs are distinct in a unique constraint, so
+    # role_assignment_unique never fires: look for the grant first (the except below stays for races).
+    existing = RoleAssignment.objects.filter(user=user, role=role, area=area, department=department).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             assignment = RoleAssignment.objects.create(user=user, role=role, area=area, department=department)

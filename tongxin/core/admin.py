@@ -79,7 +79,8 @@ class CalendarDayForm(forms.ModelForm):
         fields = ("date", "kind", "name")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         day, kind = cleaned.get("date"), cleaned.get("kind")
         # A makeup workday on a weekday changes nothing, so it is almost certainly a mistyped date.
         if day is not None and kind == CalendarDayKind.WORKDAY and day.weekday() < 5:
@@ -107,7 +108,8 @@ class WorkingPeriodForm(forms.ModelForm):
         fields = ("start", "end")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start is None or end is None:
             return cleaned

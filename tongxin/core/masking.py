@@ -4,12 +4,15 @@ from __future__ import annotations
 
 
 def mask_phone(phone: str | None) -> str:
-    """13812345678 -> 138****5678; short or odd values keep at most their last two characters."""
+    """13812345678 -> 138****5678; 7 to 10 characters (a local landline) keep their last four; short or
+    odd values keep at most their last two characters."""
     if not phone:
         return ""
     digits = phone.strip()
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
     if len(digits) >= 7:
-        return digits[:3] + "*" * (len(digits) - 7) + "****" + digits[-4:]
+        return "*" * (len(digits) - 4) + digits[-4:]
     return "*" * max(len(digits) - 2, 0) + digits[-2:]
 
 

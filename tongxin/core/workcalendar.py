@@ -283,7 +283,13 @@ def working_time_between(a: datetime, b: datetime, calendar: WorkCalendar) -> ti
 CACHE_SECONDS = 60.0
 
 _cache_lock = threading.Lock()
+# (calendar, monotonic time loaded); None once invalidated. ``_last`` survives invalidation so that a
+# reload which finds the same rows can keep the instance whose table is already built.
 _cached: tuple[WorkCalendar, float] | None = None
+_last: WorkCalendar | None = None
+# Bumped by every invalidation: a load that read the rows before a concurrent invalidation must not
+# cache what it read, or a stale calendar would outlive the change for CACHE_SECONDS.
+_generation = 0
 _warned_years: set[int] = set()
 
 
@@ -292,9 +298,10 @@ def invalidate_calendar_cache() -> None:
 
     Other processes (web workers, the task consumer) pick the change up within ``CACHE_SECONDS``.
     """
-    global _cached
+    global _cached, _generation
     with _cache_lock:
         _cached = None
+        _generation += 1
 
 
 def _calendar_from_db() -> WorkCalendar:
@@ -324,16 +331,19 @@ def load_calendar() -> WorkCalendar:
     needing a cross-process signal; when the reloaded calendar equals the cached one, the cached
     instance (with its already-built table) is kept, so a reload costs three small queries.
     """
-    global _cached
+    global _cached, _last
     now = _time.monotonic()
     cached = _cached
     if cached is not None and now - cached[1] < CACHE_SECONDS:
         return cached[0]
+    generation = _generation
     fresh = _calendar_from_db()
     with _cache_lock:
-        if cached is not None and cached[0] == fresh:
-            fresh = cached[0]
-        _cached = (fresh, now)
+        if _last is not None and _last == fresh:
+            fresh = _last
+        if generation == _generation:
+            _cached = (fresh, now)
+            _last = fresh
     _warn_unknown_years(_years_to_check(datetime.now(fresh.tz).date()), fresh)
     return fresh
 

@@ -72,6 +72,7 @@ class Action(models.TextChoices):
     WITHDRAW = "withdraw", _("撤单")
     MARK_INVALID = "mark_invalid", _("标记无效")
     TRANSFER_POLICE = "transfer_police", _("转110")
+    COMMENT = "comment", _("补充说明")
 
 
 class Satisfaction(models.TextChoices):

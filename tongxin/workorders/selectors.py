@@ -9,7 +9,9 @@ named in each definition; merged, withdrawn, invalid and transferred orders neve
 - completion_rate (办结率): orders accepted in the period that have been replied to (replied or
   closed) over all orders accepted in the period.
 - on_time_rate (按时办结率): orders accepted in the period and replied to, replied no later than the
-  completion deadline in force (after approved extensions), over orders replied to.
+  completion deadline in force (after approved extensions), over orders replied to that had a
+  completion deadline (an order answered on the call, or by the centre after a return, has none and
+  is left out).
 - satisfaction_rate (满意率): (satisfied + basically satisfied) over orders called back, among the
   orders accepted in the period.
 - return_rate (退单率): lead assignments made in the period that were returned, over all lead
@@ -271,9 +273,12 @@ def kpi_summary(
     ``department`` (the lead), ``category`` (level-1) or ``area`` (children of the area filter, or of
     the city). Two aggregate queries whatever the group count."""
     now = now or timezone.now()
-    orders = work_orders_visible_to(actor).filter(accepted_at__gte=start, accepted_at__lt=end).exclude(status__in=NOT_COUNTED)
+    counted = work_orders_visible_to(actor).exclude(status__in=NOT_COUNTED)
+    orders = counted.filter(accepted_at__gte=start, accepted_at__lt=end)
+    # The assignment KPIs filter on when the assignment was made, as defined above: an order accepted
+    # before the period may be dispatched (or reassigned) inside it.
     assignments = WorkOrderAssignment.objects.filter(
-        role=AssignmentRole.LEAD, assigned_at__gte=start, assigned_at__lt=end, order__in=orders
+        role=AssignmentRole.LEAD, assigned_at__gte=start, assigned_at__lt=end, order__in=counted
     )
     if area_code:
         from tongxin.regions.selectors import area_get_by_code

@@ -73,8 +73,9 @@ def _require_text(value: str | None, field: str, *, max_chars: int, required: bo
 def _choice(value: str | None, choices: Any, field: str, label: str, *, default: str | None = None) -> str:
     if value in (None, "") and default is not None:
         return default
-    if value not in choices.values:
-        raise ValidationFailed(fields={field: f"{label}「{value}」无效，可选：{'、'.join(choices.values)}"})
+    values = [member.value for member in choices]  # TextChoices and plain StrEnums (Datum) alike
+    if value not in values:
+        raise ValidationFailed(fields={field: f"{label}「{value}」无效，可选：{'、'.join(values)}"})
     return str(value)
 
 
@@ -257,6 +258,12 @@ def _assign(order: WorkOrder, lead: Department, co: list[Department], now: datet
     sign_clock = sla.clock(now, limits.sign, limits.warning_ratio)
     due_clock = sla.clock(now, limits.completion, limits.warning_ratio)
     WorkOrderAssignment.objects.filter(order=order, active=True).update(active=False)
+    # Fresh clocks supersede an extension the previous lead left pending: approving it later would
+    # move the new lead's deadline to a date asked for another clock (possibly an earlier one), and it
+    # would block the new lead's own request (one pending request per order).
+    ExtensionRequest.objects.filter(order=order, status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.DENIED, decided_at=now, decision_note="工单已重新派单，原延期申请自动失效"
+    )
     WorkOrderAssignment.objects.create(
         order=order, department=lead, role=AssignmentRole.LEAD, assigned_at=now, sign_due_at=sign_clock.due_at
     )
@@ -454,7 +461,7 @@ def work_order_decide_extension(
         start = order.dispatched_at or order.accepted_at
         limits = sla.limits_for(category_id=order.category_id, kind=order.kind, urgency=order.urgency)
         order.due_at = request.requested_due_at
-        order.due_warn_at = start + (order.due_at - start) * limits.warning_ratio
+        order.due_warn_at = sla.warn_between(start, order.due_at, limits.completion.unit, limits.warning_ratio)
         order.due_reminded_for = order.supervised_for = None
         fields = ["due_at", "due_warn_at", "due_reminded_for", "supervised_for"]
     apply_transition(order, action, actor=actor, role=role, transition=transition, note=note,
@@ -711,6 +718,19 @@ def work_order_transfer_police(*, order_id: Any, actor: Any, note: str, version:
     return _set_aside(Action.TRANSFER_POLICE, order_id=order_id, actor=actor, note=note, version=version, label="转警说明")
 
 
+@transaction.atomic
+def work_order_comment(*, order_id: Any, actor: Any, text: str, source: str = "", version: int | None = None) -> WorkOrder:
+    """补充说明: the citizen adds information to an open order (by phone, or through a connected app such
+    as an Open311 client). The status does not change; the department sees it in the timeline."""
+    order, scope = _locked(order_id, actor, version=version)
+    transition, role = check_transition(order, Action.COMMENT, scope)
+    text = _require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="补充说明")
+    source = _require_text(source, "source", max_chars=40, required=False, label="来源")
+    apply_transition(order, Action.COMMENT, actor=actor, role=role, transition=transition, note=text,
+                     data={"source": source} if source else {}, department_id=order.lead_department_id)
+    return order
+
+
 # --- attachments --------------------------------------------------------------------------------
 
 ALLOWED_CONTENT_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"}
@@ -733,8 +753,17 @@ def _sniff(head: bytes) -> str | None:
 @transaction.atomic
 def attachment_add(*, order_id: Any, actor: Any, upload: Any) -> Attachment:
     """Attach a file to an order the actor may see and that is still open. The type is sniffed from
-    the bytes (the declared type is ignored); the stored name is random."""
-    order, _scope = _locked(order_id, actor)
+    the bytes (the declared type is ignored); the stored name is random. Only those who take part in
+    the order may attach: intake roles of its area, handlers of its active departments, admins (a
+    leader reads only)."""
+    order, scope = _locked(order_id, actor)
+    if not (
+        scope.is_admin or scope.area_role_covers(INTAKE_ROLES, order.area_path)
+        or WorkOrderAssignment.objects.filter(
+            order=order, active=True, department_id__in=scope.department_roles.get(Role.HANDLER, ())
+        ).exists()
+    ):
+        raise PermissionDenied("您的角色不能为该工单添加附件")
     if order.status in TERMINAL_STATUSES:
         raise Conflict("工单已结束，不能再添加附件")
     if upload is None:

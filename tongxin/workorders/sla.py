@@ -20,7 +20,13 @@ from datetime import datetime
 from django.db import transaction
 
 from tongxin.core.choices import LimitUnit
-from tongxin.core.workcalendar import WorkCalendar, deadline_after, load_calendar
+from tongxin.core.workcalendar import (
+    WorkCalendar,
+    add_working_time,
+    deadline_after,
+    load_calendar,
+    working_time_between,
+)
 
 from .choices import Kind, Urgency
 from .models import Category, SlaPolicy, SlaRule
@@ -120,6 +126,16 @@ def limits_for(*, category_id: int | None, kind: str, urgency: str) -> Limits:
 class Clock:
     due_at: datetime
     warn_at: datetime
+
+
+def warn_between(start: datetime, due: datetime, unit: str, ratio: float, calendar: WorkCalendar | None = None) -> datetime:
+    """The warning moment for a deadline set by hand (an approved extension): ``ratio`` of the time from
+    ``start`` to ``due``, counted like the limit it replaces: working time unless the limit is in natural
+    hours (so the yellow light never falls on a Sunday the order's clock does not count)."""
+    if getattr(unit, "value", unit) == LimitUnit.NATURAL_HOURS:
+        return start + (due - start) * ratio
+    calendar = calendar or load_calendar()
+    return add_working_time(start, working_time_between(start, due, calendar) * ratio, calendar)
 
 
 def clock(start: datetime, limit: Limit, ratio: float, calendar: WorkCalendar | None = None) -> Clock:

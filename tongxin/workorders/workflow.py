@@ -41,6 +41,7 @@ def _common(status: Status) -> dict[tuple[Status, Action], Transition]:
     return {
         (status, Action.MERGE): Transition(Status.MERGED, INTAKE),
         (status, Action.WITHDRAW): Transition(Status.WITHDRAWN, INTAKE),
+        (status, Action.COMMENT): Transition(None, INTAKE),
     }
 
 
@@ -78,6 +79,7 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     # 回访: close, or redo (the original closes unsatisfied and a linked new order is dispatched).
     (Status.REPLIED, Action.CALLBACK): Transition(Status.CLOSED, CALLBACK),
     (Status.REPLIED, Action.REDO): Transition(Status.CLOSED, CALLBACK),
+    (Status.REPLIED, Action.COMMENT): Transition(None, INTAKE),
 }
 
 # Actions the SLA sweep takes as "the system" (no user).

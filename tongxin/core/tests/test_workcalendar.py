@@ -289,7 +289,7 @@ def calendars(draw: st.DrawFn) -> WorkCalendar:
 
 
 calendar_choice = st.one_of(st.just(CN), st.just(CN_2024_2026), calendars())
-PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

@@ -1,0 +1,196 @@
+"""The permission matrix: every role of the test world × every endpoint of /api/v1, over HTTP.
+
+The expected status of each cell is written out in ``MATRIX`` below. The list of endpoints is read
+from the API's URL patterns (``api_routes``): an endpoint added without a row here fails
+``test_matrix_covers_every_endpoint``. Each cell starts from a fresh order in the state the
+endpoint needs (district A, grid_a, category 垃圾清理, dispatched by the catalogue to the housing
+bureau as lead and the water company as co-handler), so a success in one cell cannot change the
+next. A refused cell must write nothing: no order, no event, no audit row.
+
+Reading the table: 404 means "outside your jurisdiction" (the order looks missing); 403 means
+"you can see it but your role may not do this"; 422 on intake means "this place is not yours".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tongxin.testing import World
+from tongxin.workorders.models import WorkOrder
+from tongxin.workorders.tests.test_api import (
+    API,
+    _fast_password_hashing,  # noqa: F401 - autouse fixture
+    api_routes,
+    client_for,
+    counts,
+    create_body,
+    order_in,
+)
+
+ROLES = ("operator", "dispatcher", "supervisor", "dispatcher_b", "handler", "water_handler", "edu_handler",
+         "grid_worker", "leader", "leader_b", "admin", "nobody", "anonymous")
+
+# Columns, in ROLES order: operator, dispatcher, supervisor, dispatcher_b (district B), handler (housing
+# bureau, the lead), water_handler (co-handler), edu_handler (district B's education bureau, never
+# assigned), grid_worker (grid_a), leader (city), leader_b (district B), admin, nobody (no role),
+# anonymous (no session, no token).
+MATRIX_TEXT = """
+endpoint                                                | opr  dsp  sup  dspB hdl  wtr  edu  grid ldr  ldrB adm  nob  anon
+GET  /work-orders                                       | 200  200  200  200  200  200  200  200  200  200  200  200  401
+POST /work-orders                                       | 201  201  201  422  403  403  403  201  403  403  201  403  401
+GET  /work-orders/{order_id}                            | 200  200  200  404  200  200  404  200  200  404  200  404  401
+GET  /work-orders/{order_id}/citizen                    | 200  200  200  404  200  403  404  403  403  404  403  404  401
+GET  /work-orders/{order_id}/dispatch-suggestion        | 200  200  200  404  200  200  404  200  200  404  200  404  401
+POST /work-orders/{order_id}/attachments                | 201  201  201  404  201  201  404  201  403  404  201  404  401
+POST /work-orders/{order_id}/dispatch                   | 200  200  200  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/sign                       | 403  403  403  404  200  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/return                     | 403  403  403  404  200  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/reassign                   | 403  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/force-dispatch             | 403  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/request-extension          | 403  403  403  404  200  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/approve-extension          | 403  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/deny-extension             | 403  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/remind                     | 403  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/supervise                  | 403  403  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/co-reply                   | 403  403  403  404  403  200  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/reply                      | 403  403  403  404  200  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/resolve-on-call            | 200  200  403  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/callback                   | 200  200  200  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/redo                       | 201  201  201  404  403  403  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/merge                      | 200  200  200  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/withdraw                   | 200  200  200  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/mark-invalid               | 403  200  200  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/transfer-police            | 200  200  403  404  404  404  404  403  403  404  403  404  401
+POST /work-orders/{order_id}/comment                    | 200  200  200  404  403  403  404  403  403  404  403  404  401
+GET  /kpis                                              | 200  200  200  200  200  200  200  200  200  200  200  200  401
+GET  /categories                                        | 200  200  200  200  200  200  200  200  200  200  200  200  401
+GET  /areas                                             | 200  200  200  200  200  200  200  200  200  200  200  200  401
+GET  /areas/{code}                                      | 200  200  200  200  200  200  200  200  200  200  200  200  401
+GET  /departments                                       | 200  200  200  200  200  200  200  200  200  200  200  200  401
+GET  /me                                                | 200  200  200  200  200  200  200  200  200  200  200  200  401
+"""
+
+
+def parse_matrix(text: str) -> dict[str, dict[str, int]]:
+    matrix: dict[str, dict[str, int]] = {}
+    for line in text.strip().splitlines()[1:]:
+        endpoint, cells = line.split("|")
+        method, path = endpoint.split()
+        statuses = [int(cell) for cell in cells.split()]
+        assert len(statuses) == len(ROLES), line
+        key = f"{method} {path}"
+        assert key not in matrix, f"duplicate row {key}"
+        matrix[key] = dict(zip(ROLES, statuses, strict=True))
+    return matrix
+
+
+MATRIX = parse_matrix(MATRIX_TEXT)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@dataclass
+class Case:
+    """How to call one endpoint: the order state it needs (None: no order) and the request body."""
+
+    state: str | None = None
+    body: Callable[[World, WorkOrder | None], dict[str, Any]] = field(default=lambda world, order: {})
+    multipart: bool = False
+    path: dict[str, str] = field(default_factory=dict)
+
+
+def note(text: str) -> Callable[[World, WorkOrder | None], dict[str, Any]]:
+    return lambda world, order: {"note": text}
+
+
+CASES: dict[str, Case] = {
+    "GET /work-orders": Case(),
+    "POST /work-orders": Case(body=lambda world, order: create_body(channel="grid")),
+    "GET /work-orders/{order_id}": Case("dispatched"),
+    "GET /work-orders/{order_id}/citizen": Case("dispatched"),
+    "GET /work-orders/{order_id}/dispatch-suggestion": Case("dispatched"),
+    "POST /work-orders/{order_id}/attachments": Case("dispatched", multipart=True),
+    "POST /work-orders/{order_id}/dispatch": Case("accepted"),
+    "POST /work-orders/{order_id}/sign": Case("dispatched"),
+    "POST /work-orders/{order_id}/return": Case(
+        "dispatched", body=lambda world, order: {"reason": "not_our_duty", "note": "不属于本单位职责"}),
+    "POST /work-orders/{order_id}/reassign": Case(
+        "dispatched", body=lambda world, order: {"lead_department_id": world.education.pk}),
+    "POST /work-orders/{order_id}/force-dispatch": Case("returned", body=note("属于住建职责")),
+    "POST /work-orders/{order_id}/request-extension": Case(
+        "in_progress",
+        body=lambda world, order: {"requested_due_at": (order.due_at + timedelta(days=2)).isoformat(), "reason": "需协调"},
+    ),
+    "POST /work-orders/{order_id}/approve-extension": Case("extension_pending"),
+    "POST /work-orders/{order_id}/deny-extension": Case("extension_pending", body=note("请按期办结")),
+    "POST /work-orders/{order_id}/remind": Case("dispatched"),
+    "POST /work-orders/{order_id}/supervise": Case("dispatched", body=note("督办")),
+    "POST /work-orders/{order_id}/co-reply": Case("dispatched", body=lambda world, order: {"text": "已配合"}),
+    "POST /work-orders/{order_id}/reply": Case("co_replied", body=lambda world, order: {"text": "已办结"}),
+    "POST /work-orders/{order_id}/resolve-on-call": Case("accepted", body=lambda world, order: {"text": "已当场答复"}),
+    "POST /work-orders/{order_id}/callback": Case("replied", body=lambda world, order: {"satisfaction": "satisfied"}),
+    "POST /work-orders/{order_id}/redo": Case(
+        "replied", body=lambda world, order: {"cause": "not_solved", "note": "问题未解决"}),
+    "POST /work-orders/{order_id}/merge": Case(
+        "accepted", body=lambda world, order: {"into_id": order_in(world, "accepted").pk, "note": "重复"}),
+    "POST /work-orders/{order_id}/withdraw": Case("accepted", body=note("来电人撤回")),
+    "POST /work-orders/{order_id}/mark-invalid": Case("accepted", body=note("骚扰电话")),
+    "POST /work-orders/{order_id}/transfer-police": Case("accepted", body=note("涉及治安")),
+    "POST /work-orders/{order_id}/comment": Case(
+        "dispatched", body=lambda world, order: {"text": "来电人补充：楼道也有垃圾", "source": "hotline"}),
+    "GET /kpis": Case(),
+    "GET /categories": Case(),
+    "GET /areas": Case(),
+    "GET /areas/{code}": Case(path={"code": "150602001"}),
+    "GET /departments": Case(),
+    "GET /me": Case(),
+}
+
+
+def test_matrix_covers_every_endpoint(db):
+    routes = {f"{method} {path}" for method, path in api_routes()}
+    assert set(MATRIX) == routes, {"missing from the matrix": routes - set(MATRIX), "not in the API": set(MATRIX) - routes}
+    assert set(CASES) == set(MATRIX)
+
+
+def call(world: World, role: str, endpoint: str) -> tuple[int, bytes]:
+    case = CASES[endpoint]
+    method, path = endpoint.split()
+    order = order_in(world, case.state) if case.state else None
+    url = API + path.format(order_id=order.pk if order else 0, **case.path)
+    body = case.body(world, order)
+    before = counts()
+    client = client_for(world, role)
+    if method == "GET":
+        response = client.get(url)
+    elif case.multipart:
+        response = client.post(url, {"file": SimpleUploadedFile("photo.png", PNG, content_type="image/png")})
+    else:
+        response = client.post(url, body, content_type="application/json")
+    if response.status_code >= 400:
+        assert counts() == before, f"{role} {endpoint} answered {response.status_code} but wrote something"
+        assert set(response.json()) == {"code", "message", "fields"}
+    return response.status_code, response.content[:200]
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("endpoint", list(MATRIX))
+def test_permission_matrix(world, endpoint):
+    wrong = {}
+    for role in ROLES:
+        expected = MATRIX[endpoint][role]
+        status, content = call(world, role, endpoint)
+        if status != expected:
+            wrong[role] = f"expected {expected}, got {status}: {content!r}"
+    assert not wrong, wrong
