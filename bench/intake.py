@@ -436,18 +436,26 @@ def main() -> int:
     parser.add_argument("--profile-calls", type=int, default=500, help="calls per profile (0: no profile)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the bare-view and Ninja baselines")
     parser.add_argument("--quick", action="store_true", help="5-second runs of sync:3 and gthread:2x4, 200 calls profiled")
-    parser.add_argument("--wait-quiet", type=float, default=180,
+    parser.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=os.geteuid() == 0,
+                        help="run a private PostgreSQL cluster inside the benchmark's session and raise the "
+                             "session's CPU weight, so that other work on the shared machine gets little CPU "
+                             "(default: on when run as root; --no-isolate uses the shared server as it is)")
+    parser.add_argument("--wait-quiet", type=float, default=None,
                         help="before each run wait up to this many seconds for other work on the machine to stop "
-                             "(default 180; 0: do not wait)")
+                             "(default: 0 with --isolate, else 180)")
     parser.add_argument("--world", choices=["test", "demo"], default="test",
                         help="test: tongxin.testing.build_world (7 square areas); demo: the Ordos demo seed without "
                              "history (real district boundaries, 88 towns, generated communities and grids)")
-    parser.add_argument("--pg-options", default="",
-                        help="what-if: libpq options for the servers' connections, e.g. '-c synchronous_commit=off'")
+    parser.add_argument("--db-query", default="",
+                        help="what-if: query string added to the servers' DATABASE_URL (dj-database-url turns it "
+                             "into OPTIONS), e.g. 'server_side_binding=true&prepare_threshold=2' or "
+                             "'options=-c synchronous_commit=off'")
     parser.add_argument("--drop-indexes", default="",
                         help="what-if: comma-separated indexes to drop after migrating (e.g. redundant ones)")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     args = parser.parse_args()
+    if args.wait_quiet is None:
+        args.wait_quiet = 0 if args.isolate else 180
     if args.quick:
         args.duration, args.warmup, args.profile_calls = 5, 2, 200
         if args.configs == parser.get_default("configs"):
@@ -455,11 +463,18 @@ def main() -> int:
     configs = [parse_config(c) for c in args.configs.split(",") if c]
     client = args.client if args.client != "auto" else ("wrk" if benchlib.have_wrk() else "python")
     benchlib.install_signal_handlers()
+    if args.keep and args.isolate:
+        parser.error("--keep needs --no-isolate (the private PostgreSQL cluster is deleted at the end)")
+    with benchlib.isolated(args.isolate) as setup:
+        benchlib.print_machine({"postgresql": benchlib.pg_version()})
+        print(f"set-up: {setup}")
+        print(f"target: ≥ {TARGET:.0f} work orders/s; load generator: {client}; {args.duration:.0f} s measured after "
+              f"{args.warmup:.0f} s warm-up per set-up; CONN_MAX_AGE={args.conn_max_age}"
+              + (f"; what-if database options {args.db_query!r}" if args.db_query else ""))
+        return run(args, configs, client)
 
-    benchlib.print_machine({"postgresql": benchlib.pg_version()})
-    print(f"target: ≥ {TARGET:.0f} work orders/s; load generator: {client}; {args.duration:.0f} s measured after "
-          f"{args.warmup:.0f} s warm-up per set-up; CONN_MAX_AGE={args.conn_max_age}"
-          + (f"; what-if PostgreSQL options {args.pg_options!r}" if args.pg_options else ""))
+
+def run(args: argparse.Namespace, configs: list[tuple[str, int, int]], client: str) -> int:
     db_name = f"tongxin_bench_intake_{os.getpid()}"
     bodies_path = Path(tempfile.mkstemp(prefix="tongxin-bench-bodies-", suffix=".jsonl")[1])
     try:
@@ -479,7 +494,7 @@ def main() -> int:
                   f"{len(facts.boxes)} areas with boundaries; {BODIES:,} request bodies, {PHONES:,} phones")
             benchlib.close_django_connections()
 
-            server_url = url + ("?" + urllib.parse.urlencode({"options": args.pg_options}) if args.pg_options else "")
+            server_url = url + ("?" + urllib.parse.urlencode(urllib.parse.parse_qsl(args.db_query)) if args.db_query else "")
             env = {"DATABASE_URL": server_url, "SECRET_KEY": "bench-" + "x" * 60, "ALLOWED_HOSTS": "127.0.0.1",
                    "CONN_MAX_AGE": args.conn_max_age, "LOG_LEVEL": "WARNING"}
             spec = {"bodies": str(bodies_path), "token": plain, "method": "POST", "path": INTAKE_PATH}

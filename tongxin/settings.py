@@ -22,11 +22,20 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    raw = os.environ.get(name) or default  # an empty value counts as unset
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("TONGXIN_VAR_DIR", BASE_DIR / "var")).resolve()
+# Runtime files (SQLite, Huey's queue, uploads, collected static files): ./var in a source checkout;
+# for an installed package, ./var under the working directory unless TONGXIN_VAR_DIR says otherwise.
+_DEFAULT_VAR = BASE_DIR / "var" if (BASE_DIR / "pyproject.toml").exists() else Path.cwd() / "var"
+VAR_DIR = Path(os.environ.get("TONGXIN_VAR_DIR") or _DEFAULT_VAR).resolve()
 
 DEBUG = env_bool("DEBUG", False)
 # The demo and tests run without SECRET_KEY; production must set it (check --deploy insists on a strong one).
@@ -43,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",
     "tongxin.core",
     "tongxin.regions",
     "tongxin.accounts",
@@ -55,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongxin.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,7 +109,7 @@ if not DATABASE_URL:
     # A fresh SQLite file is created on first connection; its folder must exist.
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME") or None
@@ -132,7 +143,7 @@ if REDIS_URL:
         "name": "tongxin",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
+        "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 else:
     HUEY_SQLITE_PATH = Path(os.environ.get("HUEY_SQLITE_PATH", VAR_DIR / "huey.sqlite3"))
@@ -142,7 +153,7 @@ else:
         "name": "tongxin",
         "filename": str(HUEY_SQLITE_PATH),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
+        "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
     }
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -183,9 +194,15 @@ if SECURE_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    # Probes call gunicorn directly over plain HTTP: the health check must not redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a hard-to-undo decision for the city's domain, taken on purpose
+        # (docs/deploy.md), not a default: without it the check's reminder is noise.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -214,6 +231,11 @@ TONGXIN_CITY_CODE = os.environ.get("TONGXIN_CITY_CODE", "150600")
 # SMS leaves the machine: a pluggable backend, logging by default (docs/api.md).
 TONGXIN_SMS_BACKEND = os.environ.get("TONGXIN_SMS_BACKEND", "tongxin.core.sms.LoggingSmsBackend")
 # Upper bound on free text in a work order (characters), so 10 MB of text is refused, not stored.
-TONGXIN_MAX_CONTENT_CHARS = int(os.environ.get("TONGXIN_MAX_CONTENT_CHARS", "5000"))
+TONGXIN_MAX_CONTENT_CHARS = env_int("TONGXIN_MAX_CONTENT_CHARS", 5000)
 # The demo serves uploaded files itself; behind nginx, nginx does (docs/deploy.md).
 TONGXIN_SERVE_MEDIA = env_bool("TONGXIN_SERVE_MEDIA", not DATABASE_URL)
+# Open311 (docs/open311.md): the jurisdiction_id clients send (default: the city code), the contact
+# line of the discovery document, and where integrators ask for an API key.
+TONGXIN_OPEN311_JURISDICTION = os.environ.get("TONGXIN_OPEN311_JURISDICTION", "")
+TONGXIN_OPEN311_CONTACT = os.environ.get("TONGXIN_OPEN311_CONTACT", "")
+TONGXIN_OPEN311_KEY_SERVICE = os.environ.get("TONGXIN_OPEN311_KEY_SERVICE", "")

@@ -19,6 +19,11 @@ from .selectors import actor_scope
 router = Router()
 
 
+def actor(request: HttpRequest) -> Any:
+    """The user Ninja's authentication resolved for this request (session or token)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
 def _area(area: Any) -> dict[str, Any] | None:
     return None if area is None else {"code": area.code, "name": area.name, "level": area.level}
 
@@ -26,7 +31,7 @@ def _area(area: Any) -> dict[str, Any] | None:
 @router.get("/me", response=MeOut, summary="The signed-in user and their roles", tags=["accounts"])
 def me(request: HttpRequest) -> dict[str, Any]:
     """The user behind the session or token, with every role and the scope it holds in."""
-    user = request.auth
+    user = actor(request)
     assignments = (
         RoleAssignment.objects.filter(user_id=user.pk)
         .select_related("area", "department")

@@ -132,3 +132,6 @@ class Notification(models.Model):
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"], name="notif_recipient_read")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.title}"

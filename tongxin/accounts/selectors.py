@@ -78,6 +78,9 @@ def actor_scope(user: Any) -> ActorScope:
     cached = getattr(user, "_tongxin_scope", None)
     if cached is not None:
         return cached
+    if user.pk is None:
+        # A reader that is not a stored user (e.g. Open311's public reader) holds no assignments.
+        return ActorScope(user_id=None, is_admin=bool(user.is_superuser))
     area_roles: dict[str, list[str]] = {}
     department_roles: dict[str, list[int]] = {}
     is_admin = bool(user.is_superuser)

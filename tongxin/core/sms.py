@@ -8,6 +8,7 @@ read it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -31,7 +32,8 @@ class SmsBackend:
 
 
 class LoggingSmsBackend(SmsBackend):
-    outbox: list[SmsMessage] = []
+    # The latest messages only: a long-running process must not grow without bound.
+    outbox: deque[SmsMessage] = deque(maxlen=1000)
 
     def send(self, *, phone: str, text: str) -> None:
         # The log never carries the full number.

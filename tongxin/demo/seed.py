@@ -33,7 +33,7 @@ from .history import HistoryReport, seed_history, status_counts
 from .organisation import DEMO_PASSWORD, seed_organisation
 from .places import CITY_CODE, seed_places
 
-DEFAULT_ORDERS = 20_000
+DEFAULT_ORDERS = 3_000  # a year of history that seeds in a few minutes; --orders for more
 
 
 @dataclass
@@ -93,7 +93,9 @@ def demo_logins() -> tuple[list[tuple[str, str, str]], str]:
             scope = ra.department.name
         elif ra.area is not None and ra.area.level == "grid":
             names = dict(Area.objects.filter(pk__in=area_ancestor_ids(ra.area)).values_list("pk", "name"))
-            scope = "".join(names[pk] for pk in area_ancestor_ids(ra.area)[1:] if pk in names)
+            # District and town, then the grid (whose name already carries its community's).
+            ids = area_ancestor_ids(ra.area)
+            scope = "".join(names[pk] for pk in [*ids[1:3], ids[-1]] if pk in names)
         else:
             scope = ra.area.name if ra.area else ""
         label = "管理员（超级用户）" if ra.user.is_superuser else ra.get_role_display()

@@ -50,7 +50,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         plain = services.api_key_issue(obj, actor=request.user)
-        messages.warning(request, f"接口密钥「{obj.name}」已创建：{plain} —— 只显示这一次，请立即复制并安全地交给调用方。")
+        messages.warning(request, f"接口密钥「{obj.name}」已创建，密钥为 {plain} （只显示这一次，请立即复制并安全地交给调用方）")
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False  # keys are deactivated, never deleted: the requests they posted point to them

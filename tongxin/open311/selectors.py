@@ -245,26 +245,43 @@ def open_or_closed(status: str) -> str:
 # X), a mobile written 138-1234-5678 or 138 1234 5678, a landline with its area code 0477-8581234;
 # each with an optional +86. Dates (2026-11-23) and short numbers (house numbers) do not match.
 _PHONE_LIKE = re.compile(
-    r"(?<![0-9])(?:\+?86[- ]?)?(?:1[0-9]{2}[- ][0-9]{4}[- ][0-9]{4}|0[0-9]{2,3}[- ][0-9]{7,8}|[0-9]{7,}[Xx]?)(?![0-9])"
+    r"(?<![0-9])(?:\+?86[- ]?)?"
+    r"(?P<number>1[0-9]{2}[- ][0-9]{4}[- ][0-9]{4}|0[0-9]{2,3}[- ][0-9]{7,8}|[0-9]{7,}[Xx]?)(?![0-9])"
 )
 
 
 def _mask_match(match: re.Match[str]) -> str:
-    text = match.group(0)
-    digits = re.sub(r"[^0-9Xx]", "", text)
+    digits = re.sub(r"[^0-9Xx]", "", match.group("number"))
     if len(digits) >= 15:
         return mask_id_number(digits)
     return mask_phone(digits)
 
 
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+# The sections ``services.service_request_create`` appends to an order's content for the handlers.
+EXTRA_MARK = "【附加信息】"
+SOURCE_MARK = "【来源】"
+
+
+def public_description(content: str) -> str:
+    """The citizen's own words of an order's content: without the attribute answers and the source
+    line appended for the handlers (an order copied from an Open311 one, e.g. a redo, carries them
+    without having an Open311 record of its own)."""
+    for mark in (EXTRA_MARK, SOURCE_MARK):
+        content = content.split(f"\n\n{mark}")[0]
+    return content
+
+
 def public_text(text: str, personal: list[str] | tuple[str, ...] = ()) -> str:
     """Free text (a request's description, a reply, a comment) as the public may read it: the known
     personal values of the order (the citizen's name, the client-sent names and email) masked, then
-    every phone-like or ID-like digit run masked (13812345678 → 138****5678)."""
+    every e-mail address and every phone-like or ID-like digit run masked (13812345678 → 138****5678)."""
     if not text:
         return ""
     for value in sorted({p.strip() for p in personal if p and len(p.strip()) >= 2}, key=len, reverse=True):
         text = text.replace(value, "***" if "@" in value else mask_name(value))
+    text = _EMAIL.sub("***", text)
     return _PHONE_LIKE.sub(_mask_match, text)
 
 

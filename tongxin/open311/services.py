@@ -374,8 +374,8 @@ def _content(description: str, posted: _Posted, address_id: str, media_url: str,
     if media_url:
         extra.append(f"图片：{media_url}")
     if extra:
-        parts.append("【附加信息】\n" + "\n".join(extra))
-    parts.append(f"【来源】Open311 客户端「{key.name}」")
+        parts.append(selectors.EXTRA_MARK + "\n" + "\n".join(extra))
+    parts.append(f"{selectors.SOURCE_MARK}Open311 客户端「{key.name}」")
     return "\n\n".join(parts)
 
 

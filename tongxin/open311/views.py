@@ -20,6 +20,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from tongxin.core.errors import ApplicationError
@@ -45,12 +46,22 @@ def _decode_pairs(raw: bytes, name: str) -> list[tuple[str, str]]:
     """application/x-www-form-urlencoded bytes → pairs, strictly UTF-8 (raw bytes and %-escapes)."""
     try:
         text = raw.decode("utf-8")
-        return urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                                      max_num_fields=MAX_FIELDS)
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
+                                       max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
         raise Open311Error(400, f"{name}：内容不是有效的 UTF-8 编码（本接口只接受 UTF-8）") from None
     except ValueError:
         raise Open311Error(400, f"{name}：参数过多（最多 {MAX_FIELDS} 个）") from None
+    _refuse_nul(pairs, name)
+    return pairs
+
+
+def _refuse_nul(pairs: list[tuple[str, str]], name: str) -> None:
+    """NUL is not text (and PostgreSQL refuses it even as a lookup value): the whole request is refused.
+    Other control characters are dropped from the texts later."""
+    for key, value in pairs:
+        if "\x00" in key or "\x00" in value:
+            raise Open311Error(400, f"{name}：参数「{key.replace(chr(0), '')[:40]}」含有 NUL 字符")
 
 
 def _query(request: HttpRequest) -> Params:
@@ -66,6 +77,8 @@ def _form(request: HttpRequest) -> tuple[Params, list[Any]]:
     charset = (request.content_params or {}).get("charset", "utf-8").lower()
     if charset not in {"utf-8", "utf8"}:
         raise Open311Error(400, f"Content-Type：只接受 UTF-8 编码，收到 charset={charset[:20]}")
+    if int(request.META.get("CONTENT_LENGTH") or 0) == 0 and content_type in {"", "text/plain"}:
+        return Params(), []  # nothing posted: the view names what is missing
     try:
         if content_type == "application/x-www-form-urlencoded":
             return Params(_decode_pairs(request.body, "请求体")), []
@@ -73,6 +86,7 @@ def _form(request: HttpRequest) -> tuple[Params, list[Any]]:
             pairs = [(k, v) for k in request.POST for v in request.POST.getlist(k)]
             if any("\ufffd" in k or "\ufffd" in v for k, v in pairs):
                 raise Open311Error(400, "请求体：内容不是有效的 UTF-8 编码（本接口只接受 UTF-8）")
+            _refuse_nul(pairs, "请求体")
             return Params(pairs), [f for k in request.FILES for f in request.FILES.getlist(k)]
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
@@ -105,6 +119,8 @@ def endpoint(methods: tuple[str, ...]) -> Callable[..., Any]:
                 response = render_errors(fmt, 405, [f"不支持 {request.method} 方法，可用：{'、'.join(methods)}"])
                 response["Allow"] = ", ".join(allowed)
                 return response
+            if any(ord(ch) < 32 for value in kwargs.values() for ch in str(value)):
+                return render_errors(fmt, 404, ["地址中含有控制字符"])
             try:
                 query = _query(request)
                 form, files = _form(request) if request.method == "POST" else (Params(), [])
@@ -201,12 +217,14 @@ def _list_param(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+# Why an order closed without a reply, in the words of docs/open311.md (whatever the client's language).
+CLOSED_NOTES = {Status.MERGED: "已并单", Status.WITHDRAWN: "已撤单", Status.INVALID: "无效工单", Status.TRANSFERRED: "已转110"}
+
+
 def _status_notes(order: Any, personal: list[str]) -> str:
     if order.reply_text:
         return selectors.public_text(order.reply_text, personal)
-    if order.status in {Status.MERGED, Status.WITHDRAWN, Status.INVALID, Status.TRANSFERRED}:
-        return str(Status(order.status).label)
-    return ""
+    return CLOSED_NOTES.get(order.status, "")
 
 
 def _request(order: Any) -> dict[str, Any]:
@@ -215,7 +233,7 @@ def _request(order: Any) -> dict[str, Any]:
     record = getattr(order, "open311_request", None)
     personal = selectors.order_personal_values(order)
     withheld = order.status == Status.INVALID  # set aside by the centre: its text is not shown
-    description = record.description if record is not None else order.content
+    description = record.description if record is not None else selectors.public_description(order.content)
     return {
         "service_request_id": order.number,
         "status": selectors.open_or_closed(order.status),
@@ -332,8 +350,6 @@ def _step_description(step: selectors.PublicStep) -> str:
         Action.COMMENT: f"补充说明：{text}",
     }
     if step.action == Action.APPROVE_EXTENSION:
-        from django.utils.dateparse import parse_datetime
-
         due = parse_datetime(str(data.get("due_at") or ""))
         return f"办理期限已延长至 {timezone.localtime(due):%Y-%m-%d %H:%M}" if due else "办理期限已延长"
     return descriptions.get(step.action, "诉求有新进展")

@@ -12,6 +12,13 @@ class AreaAdmin(admin.ModelAdmin):
     exclude = ["boundary"]
     autocomplete_fields = ["parent"]
 
+    # The tree's paths are maintained by the import services (tongxin regions ...): an area added or
+    # edited here would have no path, and a role scoped to it would see the whole city.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
-        # The tree's paths are maintained by the import services: areas are read-only here.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -37,7 +37,7 @@ def _shape(area: Area, boundary: bool) -> dict[str, Any]:
         bbox = [area.min_lng, area.min_lat, area.max_lng, area.max_lat]
     return {
         "code": area.code, "name": area.name, "level": area.level, "level_label": str(AreaLevel(area.level).label),
-        "parent_code": area.parent.code if area.parent_id else None, "depth": area.depth,
+        "parent_code": area.parent.code if area.parent is not None else None, "depth": area.depth,
         "center_lng": area.center_lng, "center_lat": area.center_lat, "bbox": bbox,
         "has_children": bool(getattr(area, "has_children", False)), "generated": area.generated,
         "boundary": area.boundary if boundary else None,

@@ -52,6 +52,8 @@ def area_upsert(
     if area is None:
         area = Area(code=code)
     old_path = area.path
+    if old_path and parent is not None and parent.path.startswith(old_path):
+        raise ValidationFailed(fields={"parent": "不能把区域移到它自己或它的下级之下"})
     area.name = name
     area.level = level
     area.parent = parent

@@ -63,6 +63,11 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="The order's `id` (no
 DETAIL = {200: WorkOrderDetail, **ERRORS}
 
 
+def actor(request: HttpRequest) -> Any:
+    """The user Ninja's authentication resolved for this request (session or token)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
 # --- shaping answers ----------------------------------------------------------------------------
 
 def _department(department: Any) -> dict[str, Any] | None:
@@ -147,10 +152,10 @@ def _detail(order: WorkOrder, actor: Any, *, fresh: bool = False) -> dict[str, A
         assignments = list(order.assignments.all())
         attachments = list(order.attachments.order_by("uploaded_at", "id"))
         pending = ExtensionRequest.objects.filter(order=order, status=ExtensionStatus.PENDING).first()
-        linked = list(
-            WorkOrder.objects.filter(Q(redo_of=order) | Q(merged_into=order))
+        linked = [
+            dict(row) for row in WorkOrder.objects.filter(Q(redo_of=order) | Q(merged_into=order))
             .order_by("id").values("id", "number", "status", "redo_of_id", "merged_into_id")
-        )
+        ]
     return {
         "id": order.pk, "number": order.number, "version": order.version,
         "status": order.status, "status_label": str(Status(order.status).label),
@@ -238,7 +243,7 @@ def _reloaded(order_id: int) -> WorkOrder:
 
 
 def _acted(request: HttpRequest, order_id: int) -> dict[str, Any]:
-    return _detail(_reloaded(order_id), request.auth)
+    return _detail(_reloaded(order_id), actor(request))
 
 
 # --- intake, list, detail -----------------------------------------------------------------------
@@ -248,8 +253,8 @@ def work_order_create(request: HttpRequest, payload: WorkOrderCreateIn) -> HttpS
     """Record a request from any channel. Intake roles (operator, dispatcher, supervisor, grid worker)
     within their area; a grid worker only through channel `grid`. The order is placed in the deepest
     area containing its location, or in `area_code`, or in the city."""
-    order = services.work_order_create(actor=request.auth, **payload.dict())
-    return HttpStatus(201, _detail(order, request.auth, fresh=True))
+    order = services.work_order_create(actor=actor(request), **payload.dict())
+    return HttpStatus(201, _detail(order, actor(request), fresh=True))
 
 
 Ordering = Literal["accepted_at", "-accepted_at", "due_at", "-due_at", "sign_due_at", "number", "-number"]
@@ -276,7 +281,7 @@ def work_order_list(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """Orders in the user's jurisdiction, newest first. Names and phones are masked."""
-    if citizen_phone and not actor_scope(request.auth).roles & CENTRE_ROLES:
+    if citizen_phone and not actor_scope(actor(request)).roles & CENTRE_ROLES:
         # An exact-phone filter would let anyone who sees masked numbers (138****5678) recover them by
         # trying the 10,000 middles: only the roles entitled to reveal the caller may search by phone.
         raise PermissionDenied("只有话务、派单和督办人员可以按来电号码查询", fields={"citizen_phone": "无权按来电号码查询"})
@@ -288,7 +293,7 @@ def work_order_list(
         citizen_phone=citizen_phone.strip() if citizen_phone else None, q=q.strip() if q else None,
         accepted_from=accepted_from, accepted_to=accepted_to, sla=sla, number=number,
     )
-    qs = selectors.work_order_list(actor=request.auth, filters=filters, ordering=ordering)
+    qs = selectors.work_order_list(actor=actor(request), filters=filters, ordering=ordering)
     now = timezone.now()
     return {"count": qs.count(), "items": [_list_item(o, now) for o in qs[offset:offset + limit]]}
 
@@ -297,7 +302,7 @@ def work_order_list(
 def work_order_detail(request: HttpRequest, order_id: OrderId) -> dict[str, Any]:
     """The order with its timeline (from its events), SLA lights, assignments, pending extension,
     the actions this user may take now and its links."""
-    return _detail(_visible(request.auth, order_id), request.auth)
+    return _detail(_visible(actor(request), order_id), actor(request))
 
 
 @router.get("/work-orders/{order_id}/citizen", response={200: CitizenOut, **ERRORS}, summary="Reveal the citizen (audited)")
@@ -305,17 +310,17 @@ def work_order_citizen(request: HttpRequest, order_id: OrderId, response: HttpRe
     """The unmasked name and phone, for the roles that call citizens back: operators, dispatchers and
     supervisors of the order's area, and handlers of its lead department. Every reveal writes an audit
     event (personal_data_reveal) in the same transaction; the answer must not be cached."""
-    actor = request.auth
+    user = actor(request)
     with transaction.atomic():
-        order = _visible(actor, order_id)
-        scope = actor_scope(actor)
+        order = _visible(user, order_id)
+        scope = actor_scope(user)
         role = scope.area_role_covers(CENTRE_ROLES, order.area_path) or scope.department_role_covers(
             {Role.HANDLER}, order.lead_department_id
         )
         if role is None:
             raise PermissionDenied("您的角色无权查看诉求人的姓名和电话")
         audit_record(
-            actor=actor, event_type=AuditEventType.PERSONAL_DATA_REVEAL, object_type="workorder", object_id=order.pk,
+            actor=user, event_type=AuditEventType.PERSONAL_DATA_REVEAL, object_type="workorder", object_id=order.pk,
             data={"number": order.number, "fields": ["citizen_name", "citizen_phone"], "role": role},
         )
     response["Cache-Control"] = "no-store"
@@ -327,7 +332,7 @@ def work_order_citizen(request: HttpRequest, order_id: OrderId, response: HttpRe
             summary="Dispatch catalogue suggestion")
 def work_order_dispatch_suggestion(request: HttpRequest, order_id: OrderId) -> dict[str, Any]:
     """The most specific line of the dispatch catalogue for the order's category and area."""
-    order = _visible(request.auth, order_id)
+    order = _visible(actor(request), order_id)
     suggestion = selectors.dispatch_suggest(category_id=order.category_id, area_path=order.area_path)
     if suggestion is None:
         reason = "派单目录中没有匹配的规则，请手动选择承办单位" if order.category_id else "工单尚未分类，请先选择诉求分类"
@@ -340,7 +345,7 @@ def work_order_dispatch_suggestion(request: HttpRequest, order_id: OrderId) -> d
 def work_order_attachment_add(request: HttpRequest, order_id: OrderId, file: File[UploadedFile]) -> HttpStatus[dict[str, Any]]:
     """multipart/form-data with one `file`: JPEG, PNG, GIF, WebP or PDF (sniffed from the bytes), at
     most 5 MB, on an open order. Pass the returned id in `attachment_ids` of a reply."""
-    attachment = services.attachment_add(order_id=order_id, actor=request.auth, upload=file)
+    attachment = services.attachment_add(order_id=order_id, actor=actor(request), upload=file)
     return HttpStatus(201, _attachment(attachment))
 
 
@@ -350,98 +355,98 @@ def work_order_attachment_add(request: HttpRequest, order_id: OrderId, file: Fil
 def work_order_dispatch(request: HttpRequest, order_id: OrderId, payload: DispatchIn) -> dict[str, Any]:
     """To a lead department (default: the dispatch catalogue's suggestion) and co-handlers; starts the
     sign-off and completion clocks. Needs a category."""
-    services.work_order_dispatch(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_dispatch(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/sign", response=DETAIL, summary="签收 Sign")
 def work_order_sign(request: HttpRequest, order_id: OrderId, payload: NoteIn) -> dict[str, Any]:
     """The lead department acknowledges the order."""
-    services.work_order_sign(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_sign(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/return", response=DETAIL, summary="退单 Return")
 def work_order_return(request: HttpRequest, order_id: OrderId, payload: ReturnIn) -> dict[str, Any]:
     """The lead department declines, with a reason and an explanation; the centre decides next."""
-    services.work_order_return(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_return(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/reassign", response=DETAIL, summary="改派 Reassign")
 def work_order_reassign(request: HttpRequest, order_id: OrderId, payload: DispatchIn) -> dict[str, Any]:
     """To another lead department; the clocks restart."""
-    services.work_order_reassign(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_reassign(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/force-dispatch", response=DETAIL, summary="强制派单 Force dispatch")
 def work_order_force_dispatch(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """The centre insists the department that returned the order handles it; the clocks restart."""
-    services.work_order_force_dispatch(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_force_dispatch(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/request-extension", response=DETAIL, summary="申请延期 Request an extension")
 def work_order_request_extension(request: HttpRequest, order_id: OrderId, payload: ExtensionRequestIn) -> dict[str, Any]:
     """Before the completion deadline, to a later one (at most 90 days more); one pending at a time."""
-    services.work_order_request_extension(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_request_extension(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/approve-extension", response=DETAIL, summary="批准延期 Approve the extension")
 def work_order_approve_extension(request: HttpRequest, order_id: OrderId, payload: NoteIn) -> dict[str, Any]:
     """The completion deadline moves to the requested one."""
-    services.work_order_decide_extension(order_id=order_id, actor=request.auth, approve=True, **payload.dict())
+    services.work_order_decide_extension(order_id=order_id, actor=actor(request), approve=True, **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/deny-extension", response=DETAIL, summary="驳回延期 Deny the extension")
 def work_order_deny_extension(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """With a reason; the deadline stays."""
-    services.work_order_decide_extension(order_id=order_id, actor=request.auth, approve=False, **payload.dict())
+    services.work_order_decide_extension(order_id=order_id, actor=actor(request), approve=False, **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/remind", response=DETAIL, summary="催办 Remind")
 def work_order_remind(request: HttpRequest, order_id: OrderId, payload: NoteIn) -> dict[str, Any]:
     """A reminder to the lead department."""
-    services.work_order_remind(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_remind(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/supervise", response=DETAIL, summary="督办 Supervise")
 def work_order_supervise(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """A formal supervision notice (supervisors only)."""
-    services.work_order_supervise(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_supervise(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/co-reply", response=DETAIL, summary="协办答复 Co-handler reply")
 def work_order_co_reply(request: HttpRequest, order_id: OrderId, payload: TextIn) -> dict[str, Any]:
     """A co-handling department reports its part to the lead (once)."""
-    services.work_order_co_reply(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_co_reply(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/reply", response=DETAIL, summary="办结答复 Reply")
 def work_order_reply(request: HttpRequest, order_id: OrderId, payload: ReplyIn) -> dict[str, Any]:
     """The lead department's answer to the citizen; every co-handler must have replied first."""
-    services.work_order_reply(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_reply(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/resolve-on-call", response=DETAIL, summary="直接办结 Resolve on the call")
 def work_order_resolve_on_call(request: HttpRequest, order_id: OrderId, payload: ResolveOnCallIn) -> dict[str, Any]:
     """The centre answers itself (e.g. from the knowledge base) and becomes the lead."""
-    services.work_order_resolve_on_call(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_resolve_on_call(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/callback", response=DETAIL, summary="回访 Callback")
 def work_order_callback(request: HttpRequest, order_id: OrderId, payload: CallbackIn) -> dict[str, Any]:
     """Record the citizen's satisfaction and close the order."""
-    services.work_order_callback(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_callback(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
@@ -449,35 +454,35 @@ def work_order_callback(request: HttpRequest, order_id: OrderId, payload: Callba
 def work_order_redo(request: HttpRequest, order_id: OrderId, payload: RedoIn) -> HttpStatus[dict[str, Any]]:
     """Unsatisfied for a cause the department controls: this order closes and a NEW linked order is
     dispatched to the same departments. Answers 201 with the new order."""
-    redo = services.work_order_redo(order_id=order_id, actor=request.auth, **payload.dict())
+    redo = services.work_order_redo(order_id=order_id, actor=actor(request), **payload.dict())
     return HttpStatus(201, _acted(request, redo.pk))
 
 
 @router.post("/work-orders/{order_id}/merge", response=DETAIL, summary="并单 Merge into the original")
 def work_order_merge(request: HttpRequest, order_id: OrderId, payload: MergeIn) -> dict[str, Any]:
     """This order is a duplicate of `into_id`: it ends, linked to the original."""
-    services.work_order_merge(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_merge(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/withdraw", response=DETAIL, summary="撤单 Withdraw")
 def work_order_withdraw(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """The citizen withdraws the request."""
-    services.work_order_withdraw(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_withdraw(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/mark-invalid", response=DETAIL, summary="标记无效 Mark invalid")
 def work_order_mark_invalid(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """Not a real request (a prank, a silent call, an advertisement)."""
-    services.work_order_mark_invalid(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_mark_invalid(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
 @router.post("/work-orders/{order_id}/transfer-police", response=DETAIL, summary="转110 Transfer to the police")
 def work_order_transfer_police(request: HttpRequest, order_id: OrderId, payload: RequiredNoteIn) -> dict[str, Any]:
     """A police matter, recorded as transferred to 110."""
-    services.work_order_transfer_police(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_transfer_police(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
@@ -485,7 +490,7 @@ def work_order_transfer_police(request: HttpRequest, order_id: OrderId, payload:
 def work_order_comment(request: HttpRequest, order_id: OrderId, payload: CommentIn) -> dict[str, Any]:
     """The citizen adds information to an open order (recorded by the centre, or through a connected
     app). The status does not change; the department sees it in the timeline."""
-    services.work_order_comment(order_id=order_id, actor=request.auth, **payload.dict())
+    services.work_order_comment(order_id=order_id, actor=actor(request), **payload.dict())
     return _acted(request, order_id)
 
 
@@ -527,7 +532,7 @@ def kpis(
         raise ValidationFailed(fields={"end": "统计区间不能超过 10 年"})
     tz = timezone.get_current_timezone()
     rows = selectors.kpi_summary(
-        actor=request.auth, start=datetime.combine(start, time.min, tzinfo=tz),
+        actor=actor(request), start=datetime.combine(start, time.min, tzinfo=tz),
         end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz), group_by=group_by,
         area_code=area_code, department_id=department_id, category_code=category_code,
     )
@@ -545,7 +550,10 @@ def categories(
 ) -> list[dict[str, Any]]:
     """The three-level category tree, flat (ordered by path) or nested."""
     qs = Category.objects.all() if include_inactive else Category.objects.filter(active=True)
-    rows = list(qs.order_by("path").values("id", "code", "name", "level", "parent_id", "path", "keywords", "initials"))
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in
+        qs.order_by("path").values("id", "code", "name", "level", "parent_id", "path", "keywords", "initials")
+    ]
     by_id = {r["id"]: r for r in rows}
     for row in rows:
         ancestors = [int(p) for p in row["path"].strip("/").split("/") if p]

@@ -43,8 +43,8 @@ class SlaPolicy(models.Model):
 
 class SlaRule(models.Model):
     """Sign-off and completion limits for one urgency and, optionally, one request kind. Rules: the
-    row for (urgency, kind) wins over the row for (urgency, any kind); every policy must cover every
-    urgency with an any-kind row (the services refuse to save a policy that does not)."""
+    row for (urgency, kind) wins over the row for (urgency, any kind); where a policy has no row for an
+    urgency, the built-in defaults of ``workorders.sla.DEFAULT_RULES`` apply."""
 
     policy = models.ForeignKey(SlaPolicy, verbose_name=_("策略"), on_delete=models.CASCADE, related_name="rules")
     urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices)
@@ -131,6 +131,9 @@ class DailyCounter(models.Model):
     class Meta:
         verbose_name = _("工单编号计数器")
         verbose_name_plural = _("工单编号计数器")
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
 
 
 class WorkOrderQuerySet(models.QuerySet["WorkOrder"]):
@@ -281,6 +284,9 @@ class ExtensionRequest(models.Model):
             models.UniqueConstraint(fields=["order"], condition=Q(status="pending"), name="one_pending_extension"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order} → {self.requested_due_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
 
 class Attachment(models.Model):
     """A file attached to an order (photo, scan of a reply). Rules: stored under a random name; the
@@ -297,6 +303,9 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("附件")
         verbose_name_plural = _("附件")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class WorkOrderEvent(models.Model):
@@ -321,6 +330,9 @@ class WorkOrderEvent(models.Model):
         verbose_name_plural = _("工单流转记录")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["order", "at"], name="woe_order_at")]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.action} {self.from_status}→{self.to_status}"
 
 
 class KnowledgeArticle(models.Model):

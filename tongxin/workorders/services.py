@@ -63,6 +63,8 @@ MAX_NOTE_CHARS = 2000
 
 def _require_text(value: str | None, field: str, *, max_chars: int, required: bool = True, label: str) -> str:
     text = (value or "").strip()
+    if "\x00" in text:
+        raise ValidationFailed(fields={field: f"{label}包含无效的空字符"})
     if required and not text:
         raise ValidationFailed(fields={field: f"{label}不能为空"})
     if len(text) > max_chars:

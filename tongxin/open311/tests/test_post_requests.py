@@ -268,7 +268,7 @@ def test_bad_personal_fields_are_400(world, client, api_key, field, value):
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_body_that_is_not_utf8_is_400(world, client, api_key, fmt):
     before = counts()
-    gbk = "service_code=C02&address_string=".encode() + "中心广场".encode("gbk") + f"&api_key={api_key}".encode()
+    gbk = b"service_code=C02&address_string=" + "中心广场".encode("gbk") + f"&api_key={api_key}".encode()
     response = client.post(f"{BASE}/requests.{fmt}", gbk, content_type="application/x-www-form-urlencoded")
     assert "UTF-8" in descriptions(response, fmt)[0]
     escaped = f"service_code=C02&address_string=%D6%D0%D0%C4&api_key={api_key}"  # GBK bytes, percent-encoded
@@ -304,6 +304,36 @@ def test_a_json_body_is_refused(world, client, api_key):
 
 
 def test_control_characters_are_dropped(world, client, api_key):
-    data = request_data(api_key, service_code="C02", description="路灯\x00不亮\x07了\n第二行")
+    data = request_data(api_key, service_code="C02", description="路灯\x01不亮\x07了\x1b\n第二行")
     order = WorkOrder.objects.get(number=created_number(post_request(client, "json", data), "json"))
     assert order.open311_request.description == "路灯不亮了\n第二行"
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_nul_is_refused_everywhere(world, client, api_key, fmt):
+    """NUL is not text, and PostgreSQL refuses it even in a lookup: 400/404, never a server error."""
+    before = counts()
+    for field in ["description", "service_code", "api_key", "phone"]:
+        data = request_data(api_key, service_code="C02")
+        data[field] = data.get(field, "") + "\x00"
+        assert "NUL" in descriptions(post_request(client, fmt, data), fmt)[0]
+    assert "NUL" in descriptions(client.get(f"{BASE}/requests.{fmt}?service_code=C02%00"), fmt)[0]
+    assert "NUL" in descriptions(client.get(f"{BASE}/requests.{fmt}?service_request_id=%00"), fmt)[0]
+    errors_of(client.get(f"{BASE}/tokens/a%00b.{fmt}"), fmt, 404)
+    errors_of(client.get(f"{BASE}/requests/%00.{fmt}"), fmt, 404)
+    errors_of(client.get(f"{BASE}/services/C02%00.{fmt}"), fmt, 404)
+    assert counts() == before
+
+
+def test_an_empty_post_names_what_is_missing(world, client, api_key):
+    response = client.generic("POST", f"{BASE}/requests.json?api_key={api_key}", b"", content_type="")
+    found = descriptions(response)
+    assert found[0].startswith("service_code：") and found[1].startswith("lat/long：")
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_a_body_over_the_limit_is_413(world, client, api_key, settings, fmt):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = f"api_key={api_key}&service_code=C02&description={'x' * 2000}"
+    response = client.post(f"{BASE}/requests.{fmt}", body, content_type="application/x-www-form-urlencoded")
+    errors_of(response, fmt, 413)

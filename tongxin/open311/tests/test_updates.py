@@ -3,7 +3,7 @@ internal ones) and POST servicerequestupdates (a citizen's comment, recorded as 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -160,7 +160,7 @@ def test_post_a_comment(world, client, api_key, fmt):
     assert order.status == status and order.version == version + 1  # the status never changes through Open311
     record = RequestUpdate.objects.get(event=event)
     assert (record.client_update_id, record.first_name, record.last_name, record.email) == ("fms-881", "小明", "王", "wang@example.cn")
-    assert record.client_updated_at.isoformat() == "2026-11-23T10:00:00+08:00"
+    assert record.client_updated_at == datetime.fromisoformat("2026-11-23T10:00:00+08:00")
     update = updates_json(client)[-1]
     assert update == {"update_id": update_id, "service_request_id": order.number, "status": "open",
                       "updated_datetime": timezone.localtime(event.at).isoformat(timespec="seconds"),
