@@ -123,3 +123,26 @@ def users_with_area_role(roles: set[str], area_path: str) -> list[User]:
     """Users holding one of ``roles`` with a scope that contains the area (for notifications)."""
     candidates = RoleAssignment.objects.filter(role__in=roles, area__isnull=False).select_related("area", "user")
     return list({ra.user for ra in candidates if area_path.startswith(ra.area.path) and ra.user.is_active})
+
+
+# --- notifications (the recipient's own; nobody reads another user's) -----------------------------
+
+def notification_unread_count(*, user: Any) -> int:
+    """Unread notifications of ``user``: one indexed count (recipient, read_at)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    from .models import Notification
+
+    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+
+
+def notification_list(*, user: Any, unread_only: bool = False, limit: int = 100) -> list[Any]:
+    """The user's notifications, newest first."""
+    from .models import Notification
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    qs = Notification.objects.filter(recipient_id=user.pk)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs.order_by("-created_at", "-id")[:limit])

@@ -87,3 +87,19 @@ def notification_send(
         )
         created += 1
     return created
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification_ids: list[Any] | None = None) -> int:
+    """Mark the user's own notifications read: the given ids (others' ids are ignored, as if they did
+    not exist), or all of them when ``notification_ids`` is None. Returns how many changed."""
+    qs = Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True)
+    if notification_ids is not None:
+        ids = []
+        for value in notification_ids:
+            try:
+                ids.append(int(value))
+            except (TypeError, ValueError):
+                continue
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

@@ -10,3 +10,11 @@ urlpatterns = [
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
 ]
+
+from . import notifications  # noqa: E402 - the workbench's pages, appended by their own modules
+
+urlpatterns += [
+    path("workbench/notifications/", notifications.notification_page, name="notifications"),
+    path("workbench/notifications/badge/", notifications.notification_badge, name="notification_badge"),
+    path("workbench/notifications/read/", notifications.notification_read, name="notification_read"),
+]

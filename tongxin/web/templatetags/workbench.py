@@ -1,0 +1,50 @@
+"""The workbench's navigation entries and notification badge, computed from the signed-in user's roles
+(one memoised scope query and one indexed count per page), so base.html needs no context processor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+
+from tongxin.accounts.choices import Role
+from tongxin.accounts.selectors import actor_scope, notification_unread_count
+
+register = template.Library()
+
+CENTRE_ROLES = {Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR}
+
+
+def workbench_entries(user: Any) -> list[dict[str, str]]:
+    """The workbench pages this user may open, in the order of the loop."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    scope = actor_scope(user)
+    roles = set(scope.roles)
+    admin = scope.is_admin
+    entries = []
+    if admin or roles & CENTRE_ROLES:
+        entries.append({"key": "intake", "url": "/workbench/intake/", "label": _("受理台")})
+    if Role.HANDLER in roles:
+        entries.append({"key": "queue", "url": "/workbench/queue/", "label": _("承办台")})
+    if admin or roles & {Role.DISPATCHER, Role.SUPERVISOR}:
+        entries.append({"key": "dispatch", "url": "/workbench/dispatch/", "label": _("派单/督办")})
+    if admin or roles & CENTRE_ROLES:
+        entries.append({"key": "callback", "url": "/workbench/callback/", "label": _("回访")})
+    if admin or roles & {Role.HANDLER, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER}:
+        entries.append({"key": "numbers", "url": "/workbench/numbers/", "label": _("我的数据")})
+    return entries
+
+
+@register.inclusion_tag("web/_workbench_nav.html", takes_context=True)
+def workbench_nav(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"entries": workbench_entries(user), "nav": context.get("nav", "")}
+
+
+@register.inclusion_tag("web/notifications/_badge.html", takes_context=True)
+def notification_badge(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    return {"count": notification_unread_count(user=getattr(request, "user", None)), "poll": True}
