@@ -11,10 +11,15 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
 ]
 
-from . import notifications  # noqa: E402 - the workbench's pages, appended by their own modules
+from . import dispatch, notifications, queue  # noqa: E402 - the workbench's pages, appended by their own modules
 
 urlpatterns += [
     path("workbench/notifications/", notifications.notification_page, name="notifications"),
     path("workbench/notifications/badge/", notifications.notification_badge, name="notification_badge"),
     path("workbench/notifications/read/", notifications.notification_read, name="notification_read"),
+    path("workbench/queue/", queue.queue_page, name="queue"),
+    path("workbench/queue/<int:pk>/<str:action>/", queue.queue_action, name="queue_action"),
+    path("workbench/dispatch/", dispatch.dispatch_page, name="dispatch"),
+    path("workbench/dispatch/bulk/", dispatch.dispatch_bulk, name="dispatch_bulk"),
+    path("workbench/dispatch/<int:pk>/<str:action>/", dispatch.dispatch_action, name="dispatch_action"),
 ]
