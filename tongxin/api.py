@@ -176,12 +176,14 @@ def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpRespon
 
 def _register_routers() -> None:
     from tongxin.accounts.api import router as accounts_router
+    from tongxin.insight.api import router as insight_router
     from tongxin.regions.api import router as regions_router
     from tongxin.workorders.api import router as workorders_router
 
     api.add_router("/", workorders_router)
     api.add_router("/", regions_router)
     api.add_router("/", accounts_router)
+    api.add_router("/", insight_router)
 
 
 _register_routers()

@@ -20,12 +20,14 @@ def _fast_password_hashing():
 def _clear_process_caches():
     from tongxin.core.workcalendar import invalidate_calendar_cache
     from tongxin.regions.selectors import invalidate_locator
+    from tongxin.workorders.lookups import invalidate_lookup_cache
     from tongxin.workorders.sla import invalidate_sla_cache
 
-    for clear in (invalidate_calendar_cache, invalidate_locator, invalidate_sla_cache):
+    caches = (invalidate_calendar_cache, invalidate_locator, invalidate_sla_cache, invalidate_lookup_cache)
+    for clear in caches:
         clear()
     yield
-    for clear in (invalidate_calendar_cache, invalidate_locator, invalidate_sla_cache):
+    for clear in caches:
         clear()
 
 

@@ -22,7 +22,7 @@ from tongxin.accounts.choices import DepartmentKind, Role
 from tongxin.accounts.models import Department, RoleAssignment, User
 from tongxin.accounts.services import role_grant
 from tongxin.regions.models import Area
-from tongxin.workorders.catalogue import categories_import_taxonomy, dispatch_rule_create
+from tongxin.workorders.catalogue import categories_import_taxonomy, category_upsert, dispatch_rule_create
 from tongxin.workorders.models import Category, DispatchRule, KnowledgeArticle
 from tongxin.workorders.sla import sla_default_policy_ensure
 
@@ -212,12 +212,26 @@ def knowledge_article_ensure(*, question: str, answer: str, category: Category |
 
 # --- seeding -----------------------------------------------------------------------------------------
 
+# Search keywords of a few common level-3 categories (the taxonomy has names only): what an operator
+# types for them, e.g. "ljql" (垃圾清理) finds 环境卫生.
+DEMO_KEYWORDS = {
+    "环境卫生": "垃圾清理,垃圾,保洁,公厕",
+    "噪音污染": "噪音扰民,施工噪音,广场舞",
+    "物业服务": "物业,电梯,小区门禁",
+    "工资发放": "拖欠工资,讨薪,欠薪",
+    "拖欠工程款": "农民工工资,工程款",
+}
+
+
 def seed_catalogue(*, actor: Any = None) -> dict[tuple[str, ...], Category]:
     """The three-level category tree from taxonomy.csv and the default SLA policy (both idempotent)."""
     sla_default_policy_ensure()
     with TAXONOMY_FILE.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     categories_import_taxonomy(rows=rows, actor=actor)
+    for category in Category.objects.filter(level=3, name__in=DEMO_KEYWORDS).select_related("parent"):
+        category_upsert(code=category.code, name=category.name, parent=category.parent,
+                        keywords=DEMO_KEYWORDS[category.name])
     by_id = {c.pk: c for c in Category.objects.all()}
     paths: dict[tuple[str, ...], Category] = {}
     for category in by_id.values():

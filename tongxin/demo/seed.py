@@ -6,7 +6,9 @@
    (organisation.py);
 4. a year of work orders played through the services (history.py), with the seed clock — only when the
    database holds no work order yet, so a second run adds nothing;
-5. one run of the SLA sweep at the real time, as the periodic job would have done.
+5. one run of the SLA sweep at the real time, as the periodic job would have done;
+6. the category classifier trained on that history (the demo never ships the contest messages), when no
+   model is active yet — the same service the weekly retrain job runs.
 
 Steps 1–3 are upserts by code or username and safe to repeat. ``DEFAULT_ORDERS`` is the default size
 of the history (``tongxin demo --orders N`` changes it).
@@ -23,6 +25,8 @@ from django.db import transaction
 
 from tongxin.core.calendar_seed import calendar_seed_from_chinesecalendar
 from tongxin.core.workcalendar import invalidate_calendar_cache
+from tongxin.insight.selectors import classifier_has_active
+from tongxin.insight.services import classifier_retrain
 from tongxin.regions.selectors import invalidate_locator
 from tongxin.workorders.models import WorkOrder
 from tongxin.workorders.sla import invalidate_sla_cache
@@ -141,6 +145,10 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
         say(f"时限巡检：签收催办 {len(sweep.sign_reminders)}，办结催办 {len(sweep.due_reminders)}，"
             f"超期督办 {len(sweep.supervisions)}")
         mark = step("sweep", mark)
+    if not classifier_has_active():
+        retrain = classifier_retrain(log=say)
+        say(f"分类模型：{retrain.message}（{retrain.seconds} 秒）")
+        mark = step("classifier", mark)
     statuses = status_counts()
     if history and history.calls:
         say("业务服务平均耗时：" + "，".join(

@@ -11,7 +11,7 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
 ]
 
-from . import dispatch, notifications, queue  # noqa: E402 - the workbench's pages, appended by their own modules
+from . import callback, dispatch, notifications, numbers, queue  # noqa: E402 - the workbench's pages, appended by their own modules
 
 urlpatterns += [
     path("workbench/notifications/", notifications.notification_page, name="notifications"),
@@ -22,4 +22,17 @@ urlpatterns += [
     path("workbench/dispatch/", dispatch.dispatch_page, name="dispatch"),
     path("workbench/dispatch/bulk/", dispatch.dispatch_bulk, name="dispatch_bulk"),
     path("workbench/dispatch/<int:pk>/<str:action>/", dispatch.dispatch_action, name="dispatch_action"),
+    path("workbench/callback/", callback.callback_page, name="callback"),
+    path("workbench/callback/<int:pk>/<str:action>/", callback.callback_action, name="callback_action"),
+    path("workbench/numbers/", numbers.numbers_page, name="numbers"),
+]
+
+from . import intake  # noqa: E402 - the operator's intake console
+
+urlpatterns += [
+    path("workbench/intake/", intake.intake, name="intake"),
+    path("workbench/intake/assist/", intake.intake_assist, name="intake_assist"),
+    path("workbench/intake/categories/", intake.intake_categories, name="intake_categories"),
+    path("workbench/intake/areas/", intake.intake_areas, name="intake_areas"),
+    path("workbench/intake/<int:pk>/dispatch/", intake.intake_dispatch, name="intake_dispatch"),
 ]
