@@ -239,3 +239,10 @@ TONGXIN_SERVE_MEDIA = env_bool("TONGXIN_SERVE_MEDIA", not DATABASE_URL)
 TONGXIN_OPEN311_JURISDICTION = os.environ.get("TONGXIN_OPEN311_JURISDICTION", "")
 TONGXIN_OPEN311_CONTACT = os.environ.get("TONGXIN_OPEN311_CONTACT", "")
 TONGXIN_OPEN311_KEY_SERVICE = os.environ.get("TONGXIN_OPEN311_KEY_SERVICE", "")
+# How long a worker process may trust a bearer token it has verified (with its user and roles) before
+# reading them again: a revocation, deactivation or role change reaches every worker within this many
+# seconds (at once in the worker that made it). 0: read them on every request. ADR 0008.
+TONGXIN_TOKEN_CACHE_SECONDS = float(os.environ.get("TONGXIN_TOKEN_CACHE_SECONDS", "").strip() or "5")
+# The same bound for the reference data intake reads on every order (categories, areas), which a
+# worker keeps in memory; the intake statement re-checks them, so a stale entry costs a retry only.
+TONGXIN_INTAKE_CACHE_SECONDS = float(os.environ.get("TONGXIN_INTAKE_CACHE_SECONDS", "").strip() or "60")

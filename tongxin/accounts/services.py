@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
+import threading
+import time
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from tongxin.core.audit import audit_record
@@ -33,17 +38,65 @@ def api_token_create(*, user: User, name: str = "", actor: Any = None) -> tuple[
     return token, plain
 
 
+# --- bearer tokens: a short per-process cache (ADR 0008) ------------------------------------------
+#
+# A program calls the API many times a second with the same token; reading the token, its user and the
+# user's role assignments on every call costs two queries. Each worker process therefore remembers a
+# token it has verified, with the user and the user's scope (accounts.selectors.ActorScope), for at most
+# TONGXIN_TOKEN_CACHE_SECONDS (default 5). A token revoked, a user deactivated or a role changed stops
+# working at once in the process that saved the change (the signals below empty its cache) and within
+# that many seconds in every other process. 0 switches the cache off.
+
+_token_cache: dict[str, tuple[float, User, Any]] = {}
+_token_cache_lock = threading.Lock()
+_TOKEN_CACHE_MAX = 10_000  # distinct tokens remembered per process; emptied, not evicted, beyond that
+
+
+def invalidate_token_cache(*_args: Any, **_kwargs: Any) -> None:
+    """Forget every verified token in this process (a signal receiver as well)."""
+    with _token_cache_lock:
+        _token_cache.clear()
+
+
+# An area's path is part of a scope, so a moved area empties the cache too.
+for _model in ("accounts.ApiToken", "accounts.User", "accounts.RoleAssignment", "accounts.Department", "regions.Area"):
+    post_save.connect(invalidate_token_cache, sender=_model, dispatch_uid=f"token-cache-{_model}-save")
+    post_delete.connect(invalidate_token_cache, sender=_model, dispatch_uid=f"token-cache-{_model}-delete")
+
+
 def api_token_authenticate(plain: str) -> User | None:
+    """The active user of a valid, unrevoked token, else None. The user carries its resolved scope, so
+    the request's permission checks need no further query."""
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=token_digest(plain), revoked_at__isnull=True).first()
+    digest = token_digest(plain)
+    ttl = float(getattr(settings, "TONGXIN_TOKEN_CACHE_SECONDS", 0) or 0)
+    if ttl > 0:
+        hit = _token_cache.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            # A copy per request: the request may set attributes on its user; the cached one stays clean.
+            user = copy.copy(hit[1])
+            user._tongxin_scope = hit[2]
+            return user
+    token = ApiToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
     # Touch at most once a minute: a busy integration must not write on every request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    user = token.user
+    if ttl > 0:
+        from .selectors import actor_scope
+
+        scope = actor_scope(user)
+        clean = copy.copy(user)
+        clean.__dict__.pop("_tongxin_scope", None)
+        with _token_cache_lock:
+            if len(_token_cache) >= _TOKEN_CACHE_MAX:
+                _token_cache.clear()
+            _token_cache[digest] = (time.monotonic() + ttl, clean, scope)
+    return user
 
 
 @transaction.atomic

@@ -51,6 +51,7 @@ from .schemas import (
     ResolveOnCallIn,
     ReturnIn,
     TextIn,
+    WorkOrderCreated,
     WorkOrderCreateIn,
     WorkOrderDetail,
     WorkOrderPage,
@@ -248,13 +249,25 @@ def _acted(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 # --- intake, list, detail -----------------------------------------------------------------------
 
-@router.post("/work-orders", response={201: WorkOrderDetail, **ERRORS}, summary="受理 Create a work order")
+def _created(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
+    """The 201 body of intake (schemas.WorkOrderCreated), from the order in memory: no query."""
+    return {
+        "id": order.pk, "number": order.number, "version": order.version, "status": order.status,
+        "status_label": str(Status(order.status).label), "channel": order.channel, "accepted_at": order.accepted_at,
+        "area": _area(order.area), "lat": order.lat, "lng": order.lng, "is_repeat": order.is_repeat,
+        "external_id": order.external_id,
+        "links": {"self": f"{request.path.rstrip('/')}/{order.pk}"},
+    }
+
+
+@router.post("/work-orders", response={201: WorkOrderCreated, **ERRORS}, summary="受理 Create a work order")
 def work_order_create(request: HttpRequest, payload: WorkOrderCreateIn) -> HttpStatus[dict[str, Any]]:
     """Record a request from any channel. Intake roles (operator, dispatcher, supervisor, grid worker)
     within their area; a grid worker only through channel `grid`. The order is placed in the deepest
-    area containing its location, or in `area_code`, or in the city."""
+    area containing its location, or in `area_code`, or in the city. Answers 201 with the new order's
+    id, number, version and status; its full detail is at `links.self`."""
     order = services.work_order_create(actor=actor(request), **payload.dict())
-    return HttpStatus(201, _detail(order, actor(request), fresh=True))
+    return HttpStatus(201, _created(request, order))
 
 
 Ordering = Literal["accepted_at", "-accepted_at", "due_at", "-due_at", "sign_due_at", "number", "-number"]

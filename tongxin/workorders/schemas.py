@@ -261,6 +261,30 @@ class WorkOrderPage(Schema):
     items: list[WorkOrderListItem]
 
 
+class CreatedLinks(Schema):
+    self: str = Field(..., description="The order's detail (timeline, assignments, allowed actions): GET this URL.")
+
+
+class WorkOrderCreated(Schema):
+    """The answer to intake (201): what a caller needs to quote and track the new order. The full
+    detail is one GET away (``links.self``); an order just accepted has one timeline entry and no
+    assignments, so intake does not read them back (docs/api.md, ADR 0008)."""
+
+    id: int
+    number: str = Field(..., description="The number citizens and staff quote, e.g. 2026112400017.")
+    version: int = Field(..., description="Send it back as `version` with an action for optimistic concurrency.")
+    status: Status
+    status_label: str
+    channel: Channel
+    accepted_at: datetime
+    area: AreaRef = Field(..., description="Where the order was placed (deepest area containing lat/lng, area_code, or the city).")
+    lat: float | None = Field(..., description="WGS-84 (converted if sent in GCJ-02 or BD-09).")
+    lng: float | None = Field(..., description="WGS-84.")
+    is_repeat: bool = Field(..., description="The same caller in the same category within 30 days.")
+    external_id: str
+    links: CreatedLinks
+
+
 class WorkOrderDetail(Schema):
     id: int
     number: str

@@ -22,11 +22,15 @@ named in each definition; merged, withdrawn, invalid and transferred orders neve
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from tongxin.accounts.choices import Role
@@ -34,6 +38,9 @@ from tongxin.accounts.selectors import actor_scope
 
 from .choices import NOT_COUNTED, AssignmentRole, Satisfaction, SlaState, Status
 from .models import Category, DispatchRule, WorkOrder, WorkOrderAssignment, WorkOrderEvent
+
+if TYPE_CHECKING:
+    from tongxin.regions.models import Area
 
 
 def work_orders_visible_to(actor: Any) -> QuerySet[WorkOrder]:
@@ -357,3 +364,82 @@ def _grouped_by_tree(orders: QuerySet[WorkOrder], assignments: QuerySet[WorkOrde
     rows = [{"key": k, "label": labels.get(k, "未分类" if k is None else str(k)),
              **_rates(merged_o.get(k, {}), merged_a.get(k, {}))} for k in keys]
     return sorted(rows, key=lambda r: -r["accepted"])
+
+
+# --- reference data read by every intake, kept per process -------------------------------------
+#
+# Intake looks up the category by its code and the area the point falls in (by id), and falls back to
+# the city: three small rows that change a few times a year. Each worker keeps the rows it has read
+# for TONGXIN_INTAKE_CACHE_SECONDS (default 60); saving or deleting a category or an area empties the
+# cache of the process that saved it. A stale entry never writes a wrong order: the PostgreSQL intake
+# statement re-checks the category (exists, active) and the area (exists, same path) and, when either
+# changed, intake reads them again (services.work_order_create). Unknown codes are not remembered.
+
+_intake_cache: dict[str, Any] = {}
+_intake_lock = threading.Lock()
+_AREA_FIELDS = ("id", "code", "name", "level", "parent_id", "path", "depth")
+
+
+def invalidate_intake_cache(*_args: Any, **_kwargs: Any) -> None:
+    with _intake_lock:
+        _intake_cache.clear()
+
+
+for _sender in ("workorders.Category", "regions.Area"):
+    post_save.connect(invalidate_intake_cache, sender=_sender, dispatch_uid=f"intake-cache-{_sender}-save")
+    post_delete.connect(invalidate_intake_cache, sender=_sender, dispatch_uid=f"intake-cache-{_sender}-delete")
+
+
+def _intake_tables() -> dict[str, Any]:
+    tables = _intake_cache
+    if tables and tables["until"] > time.monotonic():
+        return tables
+    with _intake_lock:
+        ttl = float(getattr(settings, "TONGXIN_INTAKE_CACHE_SECONDS", 0) or 0)
+        _intake_cache.clear()
+        _intake_cache.update(until=time.monotonic() + ttl, category=_BoundedDict(), area=_BoundedDict(),
+                             area_code=_BoundedDict())
+        return _intake_cache
+
+
+class _BoundedDict(dict):  # type: ignore[type-arg]
+    """A dict that empties itself rather than grow past a few thousand entries (areas of a big city)."""
+
+    LIMIT = 20_000
+
+    def remember(self, key: Any, value: Any) -> Any:
+        if value is not None:
+            if len(self) >= self.LIMIT:
+                self.clear()
+            self[key] = value
+        return value
+
+
+def intake_category(code: str, *, cached: bool = True) -> Category | None:
+    """The active category with this code (an instance shared with other requests: read it only)."""
+    if not cached:
+        return Category.objects.filter(code=code, active=True).first()
+    table = _intake_tables()["category"]
+    hit = table.get(code)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    return table.remember(code, Category.objects.filter(code=code, active=True).first())  # type: ignore[no-any-return]
+
+
+def intake_area(*, pk: int | None = None, code: str | None = None, cached: bool = True) -> Area | None:
+    """An area by id or code, or the city (neither given), without its boundary; shared: read it only."""
+    from tongxin.regions.models import Area
+
+    kind, key = ("area", pk) if pk is not None else ("area_code", code) if code is not None else ("area", "root")
+    if cached:
+        hit = _intake_tables()[kind].get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    qs = Area.objects.only(*_AREA_FIELDS)
+    if pk is not None:
+        area = qs.filter(pk=pk).first()
+    elif code is not None:
+        area = qs.filter(code=code).first()
+    else:
+        area = qs.filter(parent__isnull=True).order_by("id").first()
+    return _intake_tables()[kind].remember(key, area) if cached else area  # type: ignore[no-any-return]

@@ -24,7 +24,7 @@ from tongxin.accounts.selectors import ActorScope, actor_scope
 from tongxin.core.datums import Datum, in_china_box, to_wgs84
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongxin.regions.models import Area
-from tongxin.regions.selectors import area_locate_id, area_root
+from tongxin.regions.selectors import area_locate_id
 
 from . import sla
 from .choices import (
@@ -44,12 +44,19 @@ from .choices import (
 from .models import (
     Attachment,
     Category,
+    DailyCounter,
     ExtensionRequest,
     WorkOrder,
     WorkOrderAssignment,
     WorkOrderEvent,
 )
-from .selectors import dispatch_suggest, work_orders_visible_to
+from .selectors import (
+    dispatch_suggest,
+    intake_area,
+    intake_category,
+    invalidate_intake_cache,
+    work_orders_visible_to,
+)
 from .workflow import apply_transition, check_transition
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
@@ -153,7 +160,7 @@ class Location:
     area: Area
 
 
-def _resolve_location(*, lat: Any, lng: Any, crs: str | None, area_code: str | None) -> Location:
+def _resolve_location(*, lat: Any, lng: Any, crs: str | None, area_code: str | None, cached: bool = False) -> Location:
     if (lat is None) != (lng is None):
         missing = "lng" if lng is None else "lat"
         raise ValidationFailed(fields={missing: "经度和纬度必须同时提供"})
@@ -172,28 +179,37 @@ def _resolve_location(*, lat: Any, lng: Any, crs: str | None, area_code: str | N
         point = (round(wlng, 7), round(wlat, 7))
     area: Area | None = None
     if area_code:
-        area = Area.objects.filter(code=str(area_code)).first()
+        area = intake_area(code=str(area_code), cached=cached)
         if area is None:
             raise ValidationFailed(fields={"area_code": f"区域代码 {area_code} 不存在"})
     elif point is not None:
         pk = area_locate_id(point[0], point[1])
-        area = Area.objects.filter(pk=pk).first() if pk else None
+        area = intake_area(pk=pk, cached=cached) if pk else None
     if area is None:
-        area = area_root()
+        area = intake_area(cached=cached)
     if area is None:
         raise ValidationFailed(fields={"area_code": "系统尚未配置区域，请先导入区划"})
     return Location(lat=point[1] if point else None, lng=point[0] if point else None, area=area)
 
 
-@transaction.atomic
-def work_order_create(
-    *, actor: Any, channel: str, kind: str, content: str, title: str = "", urgency: str = Urgency.NORMAL,
-    category_code: str | None = None, lat: Any = None, lng: Any = None, crs: str | None = None,
-    address: str = "", area_code: str | None = None, citizen_name: str = "", citizen_phone: str = "",
-    anonymous: bool = False, external_id: str = "", note: str = "", accepted_at: datetime | None = None,
-) -> WorkOrder:
-    """受理: record a request from any channel. The order starts in ``accepted``, placed in the
-    deepest area containing its location (or the picked area, or the city)."""
+@dataclass
+class _Intake:
+    """A validated request, ready to be written: the order (without number and repeat flag) and the
+    parts of its acceptance event."""
+
+    order: WorkOrder
+    role: str
+    label: str
+    note: str
+    check_repeat: bool
+
+
+def _intake_prepare(
+    *, actor: Any, cached: bool, channel: str, kind: str, content: str, title: str, urgency: str,
+    category_code: str | None, lat: Any, lng: Any, crs: str | None, address: str, area_code: str | None,
+    citizen_name: str, citizen_phone: str, anonymous: bool, external_id: str, note: str, accepted_at: datetime | None,
+) -> _Intake:
+    """Validation and permission checks of intake, in their documented order; reads only."""
     scope = actor_scope(actor)
     channel = _choice(channel, Channel, "channel", "渠道")
     kind = _choice(kind, Kind, "kind", "诉求类型")
@@ -204,7 +220,7 @@ def work_order_create(
     external_id = _require_text(external_id, "external_id", max_chars=64, required=False, label="外部编号")
     category = None
     if category_code:
-        category = Category.objects.filter(code=str(category_code), active=True).first()
+        category = intake_category(str(category_code), cached=cached)
         if category is None:
             raise ValidationFailed(fields={"category_code": f"分类 {category_code} 不存在或已停用"})
     if anonymous:
@@ -213,7 +229,7 @@ def work_order_create(
     citizen_phone = (citizen_phone or "").strip().replace(" ", "")
     if citizen_phone and not PHONE_RE.match(citizen_phone):
         raise ValidationFailed(fields={"citizen_phone": "电话号码格式不正确"})
-    location = _resolve_location(lat=lat, lng=lng, crs=crs, area_code=area_code)
+    location = _resolve_location(lat=lat, lng=lng, crs=crs, area_code=area_code, cached=cached)
     role = scope.area_role_covers(INTAKE_ROLES, location.area.path)
     if role is None and not scope.is_admin:
         if not scope.roles & INTAKE_ROLES:
@@ -222,28 +238,153 @@ def work_order_create(
     if role == Role.GRID_WORKER and channel != Channel.GRID:
         raise ValidationFailed(fields={"channel": "网格员上报的渠道必须为 grid"})
     now = accepted_at or timezone.now()
-    is_repeat = bool(
-        citizen_phone and category is not None
-        and WorkOrder.objects.filter(
-            citizen_phone=citizen_phone, category_id=category.pk, accepted_at__gte=now - REPEAT_WINDOW,
-            accepted_at__lte=now,
-        ).exists()
-    )
     order = WorkOrder(
         number="", channel=channel, kind=kind, urgency=urgency, status=Status.ACCEPTED, title=title,
         content=content, category=category, lat=location.lat, lng=location.lng, address=address,
         area=location.area, area_path=location.area.path, citizen_name=citizen_name, citizen_phone=citizen_phone,
-        anonymous=anonymous, is_repeat=is_repeat, external_id=external_id,
+        anonymous=anonymous, is_repeat=False, external_id=external_id,
         accepted_by=actor if getattr(actor, "pk", None) else None, accepted_at=now,
     )
-    order.number = _allocate_number(timezone.localtime(now).date())
-    order.save()
-    WorkOrderEvent.objects.create(
+    return _Intake(order=order, role=role or Role.ADMIN, label=_label(actor), note=_note(note),
+                   check_repeat=bool(citizen_phone and category is not None))
+
+
+def _intake_event(intake: _Intake) -> WorkOrderEvent:
+    order = intake.order
+    return WorkOrderEvent(
         order=order, action=Action.ACCEPT, from_status="", to_status=Status.ACCEPTED, actor=order.accepted_by,
-        actor_role=role or Role.ADMIN, actor_label=_label(actor), at=now, note=_note(note),
-        data={"channel": channel},
+        actor_role=intake.role, actor_label=intake.label, at=order.accepted_at, note=intake.note,
+        data={"channel": order.channel},
     )
+
+
+def work_order_create(
+    *, actor: Any, channel: str, kind: str, content: str, title: str = "", urgency: str = Urgency.NORMAL,
+    category_code: str | None = None, lat: Any = None, lng: Any = None, crs: str | None = None,
+    address: str = "", area_code: str | None = None, citizen_name: str = "", citizen_phone: str = "",
+    anonymous: bool = False, external_id: str = "", note: str = "", accepted_at: datetime | None = None,
+) -> WorkOrder:
+    """受理: record a request from any channel. The order starts in ``accepted``, placed in the
+    deepest area containing its location (or the picked area, or the city).
+
+    One transaction: on PostgreSQL a single statement (``_insert_intake``: number, order, acceptance
+    event and the repeat check), on other databases an atomic block of ORM statements."""
+    fields = dict(
+        channel=channel, kind=kind, content=content, title=title, urgency=urgency, category_code=category_code,
+        lat=lat, lng=lng, crs=crs, address=address, area_code=area_code, citizen_name=citizen_name,
+        citizen_phone=citizen_phone, anonymous=anonymous, external_id=external_id, note=note, accepted_at=accepted_at,
+    )
+    if connection.vendor == "postgresql":
+        for cached in (True, False):
+            intake = _intake_prepare(actor=actor, cached=cached, **fields)
+            if _insert_intake(intake):
+                return intake.order
+            # The category or the area changed since this process read it: read them again, once.
+            invalidate_intake_cache()
+    return _work_order_create_orm(actor=actor, fields=fields)
+
+
+@transaction.atomic
+def _work_order_create_orm(*, actor: Any, fields: dict[str, Any]) -> WorkOrder:
+    intake = _intake_prepare(actor=actor, cached=False, **fields)
+    order = intake.order
+    if intake.check_repeat:
+        now = order.accepted_at
+        order.is_repeat = WorkOrder.objects.filter(
+            citizen_phone=order.citizen_phone, category_id=order.category_id, accepted_at__gte=now - REPEAT_WINDOW,
+            accepted_at__lte=now,
+        ).exists()
+    order.number = _allocate_number(timezone.localtime(order.accepted_at).date())
+    order.save()
+    _intake_event(intake).save()
     return order
+
+
+# The PostgreSQL intake statement. Data-modifying CTEs run on one snapshot and commit together (the
+# statement is its own transaction, or part of the caller's): the guard re-checks the reference rows
+# read from the per-process cache; the counter upsert (ADR 0002) numbers the order; the order row
+# takes the number and the repeat flag (an earlier order of the same caller and category within 30
+# days, as the ORM path computes it); the acceptance event follows. When the guard fails nothing is
+# written, not even the counter, and the statement returns no row.
+_INTAKE_SQL: dict[tuple[Any, ...], str] = {}
+_WO_FIELDS = [f for f in WorkOrder._meta.concrete_fields if not f.primary_key]
+_EV_FIELDS = [f for f in WorkOrderEvent._meta.concrete_fields if not f.primary_key and f.attname != "order_id"]
+
+
+def _intake_sql(wo_columns: tuple[str, ...], ev_columns: tuple[str, ...], *, guard_category: bool, check_repeat: bool) -> str:
+    """The statement for these columns (a NULL column is left out, so that the statement stays short
+    and its parameters few enough for the driver's query cache); built once per shape."""
+    key = (wo_columns, ev_columns, guard_category, check_repeat)
+    sql = _INTAKE_SQL.get(key)
+    if sql is not None:
+        return sql
+    qn = connection.ops.quote_name
+    wo, ev, counter = WorkOrder._meta.db_table, WorkOrderEvent._meta.db_table, DailyCounter._meta.db_table
+    wo_values = []
+    for column in wo_columns:
+        if column == "number":
+            wo_values.append("%s || CASE WHEN n.last < 100000 THEN lpad(n.last::text, 5, '0') ELSE n.last::text END")
+        elif column == "is_repeat" and check_repeat:
+            wo_values.append(
+                f"EXISTS (SELECT 1 FROM {qn(wo)} r WHERE r.citizen_phone = %s AND r.category_id = %s "  # noqa: S608
+                "AND r.accepted_at >= %s AND r.accepted_at <= %s)"
+            )
+        else:
+            wo_values.append("%s")
+    # Only model metadata (table and column names) is formatted into the SQL; every value is a parameter.
+    guard = [f"EXISTS (SELECT 1 FROM {qn(Area._meta.db_table)} WHERE id = %s AND path = %s)"]  # noqa: S608
+    if guard_category:
+        guard.append(f"EXISTS (SELECT 1 FROM {qn(Category._meta.db_table)} WHERE id = %s AND active)")  # noqa: S608
+    sql = _INTAKE_SQL[key] = (
+        f"WITH n AS (INSERT INTO {qn(counter)} AS c (day, last) SELECT %s, 1 WHERE {' AND '.join(guard)} "  # noqa: S608
+        "ON CONFLICT (day) DO UPDATE SET last = c.last + 1 RETURNING c.last), "
+        f"o AS (INSERT INTO {qn(wo)} ({', '.join(qn(c) for c in wo_columns)}) "
+        f"SELECT {', '.join(wo_values)} FROM n RETURNING id, number, is_repeat), "
+        f"e AS (INSERT INTO {qn(ev)} ({qn('order_id')}, {', '.join(qn(c) for c in ev_columns)}) "
+        f"SELECT o.id, {', '.join(['%s'] * len(ev_columns))} FROM o RETURNING id) "
+        "SELECT o.id, o.number, o.is_repeat FROM o, e"
+    )
+    return sql
+
+
+def _insert_intake(intake: _Intake) -> bool:
+    """Write the order and its acceptance event in one statement; False if the guard failed."""
+    order = intake.order
+    now = order.accepted_at
+    day = timezone.localtime(now).date()
+    params: list[Any] = [day, order.area_id, order.area_path]
+    if order.category_id is not None:
+        params.append(order.category_id)
+    wo_columns: list[str] = []
+    for f in _WO_FIELDS:
+        if f.attname == "number":
+            params.append(f"{day:%Y%m%d}")
+        elif f.attname == "is_repeat" and intake.check_repeat:
+            params += [order.citizen_phone, order.category_id, now - REPEAT_WINDOW, now]
+        else:
+            value = getattr(order, f.attname)
+            if value is None:
+                continue
+            params.append(f.get_db_prep_save(value, connection))
+        wo_columns.append(f.column)
+    event = _intake_event(intake)
+    ev_columns: list[str] = []
+    for f in _EV_FIELDS:
+        value = getattr(event, f.attname)
+        if value is not None:
+            params.append(f.get_db_prep_save(value, connection))
+            ev_columns.append(f.column)
+    sql = _intake_sql(tuple(wo_columns), tuple(ev_columns), guard_category=order.category_id is not None,
+                      check_repeat=intake.check_repeat)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    order.pk, order.number, order.is_repeat = row
+    order._state.adding = False
+    order._state.db = connection.alias
+    return True
 
 
 def _label(actor: Any) -> str:

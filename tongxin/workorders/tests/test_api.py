@@ -137,22 +137,45 @@ def api_routes() -> set[tuple[str, str]]:
 
 
 @pytest.mark.django_db
-def test_create_answers_201_with_the_detail(world):
+def test_create_answers_201_with_the_new_order_and_its_link(world):
     response = post(client_for(world, "operator"), f"{API}/work-orders", create_body())
     assert response.status_code == 201, response.content
     body = response.json()
     order = WorkOrder.objects.get(pk=body["id"])
     assert body["number"] == order.number and len(order.number) == 13
-    assert body["status"] == "accepted" and body["version"] == 1
+    assert body["status"] == "accepted" and body["version"] == 1 and body["status_label"] == "已受理待派单"
     assert body["area"] == {"code": "150602001001G01", "name": "甲一网格", "level": "grid"}
-    assert body["category"]["code"] == "C010101"
-    assert [e["action"] for e in body["timeline"]] == ["accept"]
-    assert body["timeline"][0]["actor_label"] == "operator"
-    assert body["assignments"] == [] and body["pending_extension"] is None
-    assert set(body["allowed_actions"]) == {"resolve_on_call", "dispatch", "transfer_police", "merge", "withdraw", "comment"}
-    # Stored unmasked, answered masked.
+    assert body["links"] == {"self": f"{API}/work-orders/{order.pk}"}
+    assert body["is_repeat"] is False and body["external_id"] == "" and body["channel"] == "hotline"
+    # The lean answer carries no personal data at all, masked or not.
+    assert "citizen_phone" not in body and "citizen_name" not in body and "content" not in body
+    # Exactly the documented 201 schema: no field more, none missing.
+    schema = response_schema("/work-orders", "post", 201)
+    assert set(body) == set(schema["properties"]) == set(schema["required"])
+    assert set(schema["properties"]["links"].get("properties") or response_component(schema["properties"]["links"])["properties"]) == {"self"}
+    # Stored unmasked, with its acceptance event; the detail is one GET away.
     assert order.citizen_phone == CITIZEN_PHONE and order.citizen_name == CITIZEN_NAME
-    assert body["citizen_phone"] == "138****5678" and body["citizen_name"] == "张**"
+    detail = client_for(world, "operator").get(body["links"]["self"]).json()
+    assert detail["number"] == order.number and detail["category"]["code"] == "C010101"
+    assert [e["action"] for e in detail["timeline"]] == ["accept"]
+    assert detail["timeline"][0]["actor_label"] == "operator"
+    assert detail["assignments"] == [] and detail["pending_extension"] is None
+    assert set(detail["allowed_actions"]) == {"resolve_on_call", "dispatch", "transfer_police", "merge", "withdraw", "comment"}
+    assert detail["citizen_phone"] == "138****5678" and detail["citizen_name"] == "张**"
+
+
+def response_component(ref: dict) -> dict:
+    from tongxin.api import api
+
+    return api.get_openapi_schema()["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]
+
+
+def response_schema(path: str, method: str, status: int) -> dict:
+    from tongxin.api import api
+
+    document = api.get_openapi_schema()
+    ref = document["paths"][f"{API}{path}"][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+    return document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
 
 
 @pytest.mark.django_db
