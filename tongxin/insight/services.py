@@ -197,3 +197,62 @@ def _record(report: RetrainReport, path: Path, now: Any, *, better: bool, expect
         metrics={"candidate": report.candidate, "current": report.current}, note=note[:300],
         activated_at=now if status == ModelStatus.ACTIVE else None,
     )
+
+
+# --- early warning: hotspots become notifications for the area's leaders ---------------------------
+
+@dataclass
+class HotspotAlertReport:
+    hotspots: int = 0
+    notified: int = 0
+    dry_run: bool = False
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _CityReader:
+    """The periodic job reads the whole city (as Open311's public reader does): no stored user."""
+
+    pk = None
+    is_authenticated = True
+    is_superuser = True
+    is_active = True
+
+
+def hotspot_alerts_send(*, days: int = 7, radius_m: float = 500.0, min_size: int = 3, dry_run: bool = False,
+                        now: Any = None) -> HotspotAlertReport:
+    """未诉先办: every current hotspot (``hotspots.hotspot_list`` over the whole city) is sent to the leaders
+    whose area contains it, as an in-app notification linking to the requests behind it. Idempotent: a
+    hotspot is named by its category, its area and its earliest request, so a cluster that grows is not
+    announced twice, and running the job twice notifies once. ``dry_run`` lists without sending."""
+    from tongxin.accounts.choices import Role
+    from tongxin.accounts.selectors import users_with_area_role
+    from tongxin.accounts.services import notification_send
+    from tongxin.regions.selectors import area_get_by_code
+
+    from .hotspots import hotspot_list
+
+    items = hotspot_list(actor=_CityReader(), days=days, radius_m=radius_m, min_size=min_size, now=now)
+    report = HotspotAlertReport(hotspots=len(items), dry_run=dry_run)
+    for item in items:
+        area = area_get_by_code(item["area"]["code"])
+        if area is None:
+            continue
+        category = item["category"]["name"] if item["category"] else "同类诉求"
+        first = item["orders"][0]
+        title = f"热点预警：{item['area']['name']} {days} 天内 {item['count']} 件“{category}”相近诉求"
+        body = ("、".join(o["number"] for o in item["orders"][:20])
+                + (f"；热词：{'、'.join(item['words'])}" if item["words"] else ""))
+        leaders = users_with_area_role({Role.LEADER}, area.path)
+        report.items.append({"title": title, "area": item["area"]["code"], "orders": [o["id"] for o in item["orders"]],
+                             "leaders": [u.username for u in leaders]})
+        if dry_run or not leaders:
+            continue
+        key = f"hotspot:{item['category']['id'] if item['category'] else 0}:{item['area']['code']}:{first['id']}"
+        with transaction.atomic():
+            report.notified += notification_send(
+                recipients=leaders, kind="hotspot", title=title[:200], body=body, object_type="work_order",
+                object_id=first["id"], url=f"/orders/{first['id']}/", dedupe_key=key)
+    return report

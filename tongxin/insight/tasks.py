@@ -21,3 +21,14 @@ def classifier_retrain_task() -> dict:
     report = classifier_retrain(log=logger.info)
     logger.info("classifier retrain: %s — %s", report.status, report.message)
     return report.as_dict()
+
+
+@db_periodic_task(crontab(minute="40"))
+@lock_task("insight-hotspot-alerts")
+def hotspot_alerts_task() -> dict:
+    """Every hour at :40: current hotspots → notifications for the leaders of their areas (idempotent)."""
+    from .services import hotspot_alerts_send
+
+    report = hotspot_alerts_send()
+    logger.info("hotspot alerts: %s hotspots, %s notifications", report.hotspots, report.notified)
+    return report.as_dict()

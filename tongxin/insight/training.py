@@ -5,8 +5,7 @@ The learner: character 1–4-grams hashed into 2^21 columns (textfeatures.py), c
 (scikit-learn's LinearSVC, C = 1, balanced class weights). Subjects and bodies are separate training
 texts of one shared model (a body teaches the vocabulary that a short subject lacks); a body counts by its
 first 300 characters. Scores become confidences through a softmax whose temperature is fitted on held-out
-data. docs/insight.md records what else was tried and measured (jieba word n-grams, logistic / SGD /
-complement NB ensembles, self-training on the unlabelled messages, longer bodies) and why this won.
+data. docs/insight.md records the figures, the reference baseline on the same folds, and what is left to try.
 
 Honest evaluation on the contest data (``../shared/data/citizen-messages``): texts are deduplicated by
 their normalised form (labels that disagree on one text: the text is dropped), the held-out part is a set
