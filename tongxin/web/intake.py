@@ -46,6 +46,7 @@ from tongxin.workorders.lookups import (
 )
 from tongxin.workorders.selectors import work_order_caller_history, work_order_get
 from tongxin.workorders.services import (
+    PHONE_RE,
     work_order_create,
     work_order_dispatch,
     work_order_merge,
@@ -138,6 +139,13 @@ def _save(actor: Any, values: dict[str, str], intent: str) -> Any:
         fields["merge_into"] = "请先在疑似重复工单中选择要并入的原工单"
     if intent == "police" and not values["police_note"].strip():
         fields["police_note"] = "转 110 需要填写移交说明"
+    # The cheap checks of every field at once (the service stops at the first): the operator fixes all
+    # of them in one go.
+    if not values["content"].strip():
+        fields["content"] = "诉求内容不能为空"
+    phone = values["citizen_phone"].strip().replace(" ", "")
+    if phone and not values["anonymous"] and not PHONE_RE.match(phone):
+        fields["citizen_phone"] = "电话号码格式不正确"
     for name, label in (("lat", "纬度"), ("lng", "经度")):
         if values[name].strip() and _float(values[name]) is None:
             fields[name] = f"{label}必须是数字"

@@ -26,3 +26,13 @@ urlpatterns += [
     path("workbench/callback/<int:pk>/<str:action>/", callback.callback_action, name="callback_action"),
     path("workbench/numbers/", numbers.numbers_page, name="numbers"),
 ]
+
+from . import intake  # noqa: E402 - the operator's intake console
+
+urlpatterns += [
+    path("workbench/intake/", intake.intake, name="intake"),
+    path("workbench/intake/assist/", intake.intake_assist, name="intake_assist"),
+    path("workbench/intake/categories/", intake.intake_categories, name="intake_categories"),
+    path("workbench/intake/areas/", intake.intake_areas, name="intake_areas"),
+    path("workbench/intake/<int:pk>/dispatch/", intake.intake_dispatch, name="intake_dispatch"),
+]

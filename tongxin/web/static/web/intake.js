@@ -92,7 +92,11 @@
   ["area-district", "area-town", "area-community"].forEach(function (id) {
     $(id).addEventListener("change", function () {
       var code = $("area-community").value || $("area-town").value || $("area-district").value;
-      if (id === "area-district") { $("area-community").innerHTML = ""; }
+      if (id === "area-district") {
+        var community = $("area-community");
+        while (community.options.length > 1) { community.remove(1); }
+        community.selectedIndex = 0;
+      }
       $("id_area_code").value = code;
       var select = $(id);
       $("area-chosen").textContent = select.value ? select.options[select.selectedIndex].text : "";
