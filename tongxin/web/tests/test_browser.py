@@ -82,7 +82,7 @@ def test_return_then_reassign(browser_page, login_as, world):
     screenshot(page, "dispatch")
     card = page.locator(f"#order-{order.pk}")
     card.locator("select[name$='-lead_department_id']").select_option(str(world.education.pk))
-    card.locator("textarea[name='reassign-%d-note']" % order.pk).fill("改派乙区教育局")
+    card.locator(f"textarea[name='reassign-{order.pk}-note']").fill("改派乙区教育局")
     card.get_by_role("button", name="确认改派").click()
     page.locator(f"#order-{order.pk}").get_by_text("已改派").wait_for()
     order.refresh_from_db()
