@@ -105,7 +105,8 @@ def actor_scope(user: Any) -> ActorScope:
 
 
 def department_list(*, active_only: bool = True) -> list[Department]:
-    qs = Department.objects.select_related("area").order_by("code")
+    # The area's boundary (a GeoJSON polygon of up to megabytes) is never needed with a department list.
+    qs = Department.objects.select_related("area").defer("area__boundary").order_by("code")
     if active_only:
         qs = qs.filter(active=True)
     return list(qs)
