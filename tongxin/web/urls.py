@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/reveal/", views.order_reveal, name="order_reveal"),
 ]
 
 from . import callback, dispatch, notifications, numbers, queue  # noqa: E402 - the workbench's pages, appended by their own modules
@@ -27,7 +28,7 @@ urlpatterns += [
     path("workbench/numbers/", numbers.numbers_page, name="numbers"),
 ]
 
-from . import intake  # noqa: E402 - the operator's intake console
+from . import intake, knowledge  # noqa: E402 - the operator's intake console and the knowledge base
 
 urlpatterns += [
     path("workbench/intake/", intake.intake, name="intake"),
@@ -35,4 +36,7 @@ urlpatterns += [
     path("workbench/intake/categories/", intake.intake_categories, name="intake_categories"),
     path("workbench/intake/areas/", intake.intake_areas, name="intake_areas"),
     path("workbench/intake/<int:pk>/dispatch/", intake.intake_dispatch, name="intake_dispatch"),
+    path("workbench/knowledge/", knowledge.knowledge_list, name="knowledge_list"),
+    path("workbench/knowledge/new/", knowledge.knowledge_edit, name="knowledge_new"),
+    path("workbench/knowledge/<int:pk>/edit/", knowledge.knowledge_edit, name="knowledge_edit"),
 ]

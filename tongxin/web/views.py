@@ -1,7 +1,8 @@
 """The first pages: home, the order list and the order page. Thin views over the selectors: every read
 of a work order goes through ``work_order_list`` / ``work_order_get``, scoped to the signed-in user, so
 an order outside the user's jurisdiction answers 404 exactly like a missing one. Phones and names are
-masked on these pages (revealing them, with an audit row, belongs to the workbench)."""
+masked on these pages; the order page reveals them on a deliberate click, for the roles that call
+citizens back, with an audit row (``workorders.privacy``)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.models import RoleAssignment
+from tongxin.core.errors import NotFound, PermissionDenied
 from tongxin.core.masking import mask_name, mask_phone
 from tongxin.regions.models import Area
 from tongxin.regions.selectors import area_ancestor_ids
 from tongxin.workorders.choices import Action, AssignmentRole, Status
 from tongxin.workorders.models import Category
+from tongxin.workorders.privacy import citizen_reveal_role, related_orders, work_order_citizen_reveal
 from tongxin.workorders.selectors import (
     WorkOrderFilters,
     order_sla,
@@ -107,10 +111,37 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     co_departments = [
         a.department.name for a in order.assignments.filter(role=AssignmentRole.CO, active=True).select_related("department")
     ]
+    attachments = [
+        {"id": a.pk, "name": a.name, "url": a.file.url, "size": a.size, "is_image": a.content_type.startswith("image/"),
+         "uploaded_at": a.uploaded_at}
+        for a in order.attachments.order_by("uploaded_at", "id")
+    ]
+    boundary = Area.objects.filter(pk=order.area_id).values_list("boundary", flat=True).first()
+    map_data = {"point": [order.lat, order.lng] if order.lat is not None and order.lng is not None else None,
+                "boundary": boundary, "area": order.area.name}
     return render(request, "web/order_detail.html", {
         "nav": "orders", "order": order, "sla": order_sla(order), "timeline": timeline,
         "category_path": " / ".join(category_names[i] for i in category_ids if i in category_names),
         "area_path": " / ".join(area_names[i] for i in area_ids if i in area_names),
         "citizen_name": mask_name(order.citizen_name), "citizen_phone": mask_phone(order.citizen_phone),
-        "co_departments": co_departments,
+        "co_departments": co_departments, "attachments": attachments, "map_data": map_data,
+        "related": related_orders(actor=request.user, order=order),
+        "can_reveal": bool((order.citizen_name or order.citizen_phone) and not order.anonymous
+                           and citizen_reveal_role(actor=request.user, order=order)),
     })
+
+
+@login_required
+@require_POST
+def order_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deliberate click that shows the citizen's full name and phone; audited (403 for a role that
+    may see the order but not its citizen, 404 outside the jurisdiction)."""
+    try:
+        reveal = work_order_citizen_reveal(actor=request.user, order_id=pk)
+    except NotFound:
+        raise Http404(_("未找到该工单")) from None
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    response = render(request, "web/_citizen_revealed.html", {"reveal": reveal})
+    response["Cache-Control"] = "no-store"
+    return response

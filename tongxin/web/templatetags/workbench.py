@@ -32,6 +32,8 @@ def workbench_entries(user: Any) -> list[dict[str, str]]:
         entries.append({"key": "dispatch", "url": "/workbench/dispatch/", "label": _("派单/督办")})
     if admin or roles & CENTRE_ROLES:
         entries.append({"key": "callback", "url": "/workbench/callback/", "label": _("回访")})
+    if admin or roles & CENTRE_ROLES:
+        entries.append({"key": "knowledge", "url": "/workbench/knowledge/", "label": _("知识库")})
     if admin or roles & {Role.HANDLER, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER}:
         entries.append({"key": "numbers", "url": "/workbench/numbers/", "label": _("我的数据")})
     return entries
