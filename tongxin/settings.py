@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tongxin.accounts",
     "tongxin.workorders",
     "tongxin.insight",
+    "tongxin.mediation",
     "tongxin.open311",
     "tongxin.web",
 ]
@@ -230,6 +231,8 @@ LOGGING = {
 TONGXIN_CITY_CODE = os.environ.get("TONGXIN_CITY_CODE", "150600")
 # SMS leaves the machine: a pluggable backend, logging by default (docs/api.md).
 TONGXIN_SMS_BACKEND = os.environ.get("TONGXIN_SMS_BACKEND", "tongxin.core.sms.LoggingSmsBackend")
+# In-app notifications of these kinds also go to the recipient's phone by SMS (a Huey task after commit).
+TONGXIN_SMS_NOTIFY_KINDS = os.environ.get("TONGXIN_SMS_NOTIFY_KINDS", "dispatched,force_dispatched,supervise,redo")
 # Upper bound on free text in a work order (characters), so 10 MB of text is refused, not stored.
 TONGXIN_MAX_CONTENT_CHARS = env_int("TONGXIN_MAX_CONTENT_CHARS", 5000)
 # The demo serves uploaded files itself; behind nginx, nginx does (docs/deploy.md).
@@ -245,4 +248,7 @@ TONGXIN_OPEN311_KEY_SERVICE = os.environ.get("TONGXIN_OPEN311_KEY_SERVICE", "")
 TONGXIN_TOKEN_CACHE_SECONDS = float(os.environ.get("TONGXIN_TOKEN_CACHE_SECONDS", "").strip() or "5")
 # The same bound for the reference data intake reads on every order (categories, areas), which a
 # worker keeps in memory; the intake statement re-checks them, so a stale entry costs a retry only.
+# The intake statement is prepared once per database connection (PostgreSQL). Switch off behind a
+# pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+TONGXIN_INTAKE_PREPARED = env_bool("TONGXIN_INTAKE_PREPARED", True)
 TONGXIN_INTAKE_CACHE_SECONDS = float(os.environ.get("TONGXIN_INTAKE_CACHE_SECONDS", "").strip() or "60")

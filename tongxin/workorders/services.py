@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import select
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -347,6 +348,56 @@ def _intake_sql(wo_columns: tuple[str, ...], ev_columns: tuple[str, ...], *, gua
     return sql
 
 
+def _cheap_health_check() -> None:
+    """CONN_HEALTH_CHECKS without the round trip, where the socket can tell: Django checks a reused
+    connection with ``SELECT 1`` before the first query of a request, which for intake (one statement)
+    is a second round trip. A connection the server has closed (restart, fail-over, terminated
+    backend) has a readable socket (end of file, or the FATAL message first); an idle healthy one has
+    nothing to read. So: nothing to read and libpq's status OK → healthy; anything else → Django's
+    own check runs as usual (and reconnects if it fails)."""
+    conn = connection.connection
+    if conn is None or not connection.health_check_enabled or connection.health_check_done:
+        return
+    try:
+        from psycopg.pq import ConnStatus, TransactionStatus
+
+        if conn.closed or conn.pgconn.status != ConnStatus.OK or conn.info.transaction_status != TransactionStatus.IDLE:
+            return
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except Exception:  # noqa: BLE001 - any doubt: let Django's SELECT 1 decide
+        return
+    if not readable:
+        connection.health_check_done = True
+
+
+def _intake_cursor() -> Any:
+    """A cursor for the intake statement. With TONGXIN_INTAKE_PREPARED (default on) a server-side
+    binding cursor that prepares the statement, so that PostgreSQL parses and plans it once per
+    connection instead of once per order; Django's wrapper stays around it (query logging, execute
+    wrappers, error translation). Off for a pooler that cannot keep prepared statements (PgBouncer
+    before 1.21 in transaction mode)."""
+    _cheap_health_check()
+    if _PreparingCursor is None or not getattr(settings, "TONGXIN_INTAKE_PREPARED", False):
+        return connection.cursor()
+    # What connection.cursor() does first: the health check (CONN_HEALTH_CHECKS), then connect.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _PreparingCursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+try:
+    import psycopg
+
+    class _PreparingCursor(psycopg.Cursor):  # type: ignore[type-arg]
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs.setdefault("prepare", True)
+            return super().execute(query, params, **kwargs)
+except ImportError:  # psycopg 2 or no PostgreSQL driver at all: the plain cursor
+    _PreparingCursor = None  # type: ignore[assignment,misc]
+
+
 def _insert_intake(intake: _Intake) -> bool:
     """Write the order and its acceptance event in one statement; False if the guard failed."""
     order = intake.order
@@ -376,7 +427,7 @@ def _insert_intake(intake: _Intake) -> bool:
             ev_columns.append(f.column)
     sql = _intake_sql(tuple(wo_columns), tuple(ev_columns), guard_category=order.category_id is not None,
                       check_repeat=intake.check_repeat)
-    with connection.cursor() as cursor:
+    with _intake_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
