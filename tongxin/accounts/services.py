@@ -134,12 +134,38 @@ def notification_send(
         key = f"{dedupe_key}:{user.pk}" if dedupe_key else None
         if key and Notification.objects.filter(dedupe_key=key).exists():
             continue
-        Notification.objects.create(
+        notification = Notification.objects.create(
             recipient=user, kind=kind, title=title, body=body, object_type=object_type, object_id=str(object_id),
             url=url, dedupe_key=key,
         )
         created += 1
+        if user.phone and kind in sms_notify_kinds():
+            transaction.on_commit(lambda pk=notification.pk: _schedule_sms(pk))
     return created
+
+
+def sms_notify_kinds() -> frozenset[str]:
+    """The notification kinds that also go out by SMS (settings.TONGXIN_SMS_NOTIFY_KINDS)."""
+    return frozenset(k.strip() for k in str(getattr(settings, "TONGXIN_SMS_NOTIFY_KINDS", "")).split(",") if k.strip())
+
+
+def _schedule_sms(notification_id: int) -> None:
+    from .tasks import notification_sms_task
+
+    notification_sms_task(notification_id)
+
+
+def notification_sms_send(*, notification_id: int) -> bool:
+    """Send one notification by SMS through the configured backend (tongxin.core.sms): "【同心】<title>".
+    Runs in the task worker, after the notification's transaction committed. Delivery is at least once:
+    a worker killed between the gateway's answer and the task's acknowledgement may send it twice."""
+    from tongxin.core.sms import get_sms_backend
+
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None or not notification.recipient.phone or not notification.recipient.is_active:
+        return False
+    get_sms_backend().send(phone=notification.recipient.phone, text=f"【同心】{notification.title}"[:140])
+    return True
 
 
 @transaction.atomic
