@@ -177,6 +177,7 @@ def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpRespon
 def _register_routers() -> None:
     from tongxin.accounts.api import router as accounts_router
     from tongxin.insight.api import router as insight_router
+    from tongxin.mediation.api import router as mediation_router
     from tongxin.regions.api import router as regions_router
     from tongxin.workorders.api import router as workorders_router
 
@@ -184,6 +185,7 @@ def _register_routers() -> None:
     api.add_router("/", regions_router)
     api.add_router("/", accounts_router)
     api.add_router("/", insight_router)
+    api.add_router("/", mediation_router)
 
 
 _register_routers()

@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     HANDLER = "handler", _("承办人")
     GRID_WORKER = "grid_worker", _("网格员")
     LEADER = "leader", _("领导")
+    MEDIATOR = "mediator", _("调解员")
     ADMIN = "admin", _("管理员")
 
 
