@@ -179,12 +179,14 @@ def _register_routers() -> None:
     from tongxin.insight.api import router as insight_router
     from tongxin.mediation.api import router as mediation_router
     from tongxin.regions.api import router as regions_router
+    from tongxin.residents.api import router as residents_router
     from tongxin.workorders.api import router as workorders_router
 
     api.add_router("/", workorders_router)
     api.add_router("/", regions_router)
     api.add_router("/", accounts_router)
     api.add_router("/", insight_router)
+    api.add_router("/", residents_router)
     api.add_router("/", mediation_router)
 
 

@@ -59,7 +59,9 @@ INSTALLED_APPS = [
     "tongxin.workorders",
     "tongxin.insight",
     "tongxin.mediation",
+    "tongxin.residents",
     "tongxin.open311",
+    "tongxin.dashboard",
     "tongxin.web",
 ]
 

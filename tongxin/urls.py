@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("open311/v2/", include("tongxin.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("r/", include("tongxin.residents.urls")),
+    path("dashboard/", include("tongxin.dashboard.urls")),
     path("", include("tongxin.web.urls")),
 ]
 

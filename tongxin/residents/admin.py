@@ -1,0 +1,104 @@
+"""Admin: households, residents, merchants. Phones masked and ID numbers never shown (only the masked
+form); codes re-issued or revoked by actions (audited), printed from the code links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from tongxin.core.masking import mask_phone
+
+from . import services
+from .models import Household, Merchant, Resident
+
+
+class ResidentInline(admin.TabularInline):
+    model = Resident
+    extra = 0
+    fields = ["name", "phone_masked", "id_masked", "active"]
+    readonly_fields = ["name", "phone_masked", "id_masked"]
+    can_delete = False
+
+    @admin.display(description="手机号")
+    def phone_masked(self, obj: Resident) -> str:
+        return mask_phone(obj.phone)
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False  # residents are added through resident_add (the ID number must be digested)
+
+
+def _code_links(obj: Household | Merchant) -> str:
+    if obj.code_revoked_at is not None:
+        return "已停用"
+    kind = services.code_kind(obj)
+    return format_html('<a href="/r/staff/code/{0}/{1}.png" target="_blank">PNG</a> · '
+                       '<a href="/r/staff/code/{0}/{1}.svg" target="_blank">SVG</a>', kind, obj.pk)
+
+
+@admin.action(description="重新生成二维码（旧二维码立即失效）")
+def reissue_codes(modeladmin: Any, request: Any, queryset: Any) -> None:
+    for place in queryset:
+        services.code_reissue(place=place, actor=request.user)
+    messages.success(request, f"已为 {queryset.count()} 个对象重新生成二维码，请打印新的二维码张贴")
+
+
+@admin.action(description="停用二维码")
+def revoke_codes(modeladmin: Any, request: Any, queryset: Any) -> None:
+    for place in queryset:
+        services.code_revoke(place=place, actor=request.user)
+    messages.success(request, f"已停用 {queryset.count()} 个二维码")
+
+
+@admin.register(Household)
+class HouseholdAdmin(admin.ModelAdmin):
+    list_display = ["address", "building", "unit", "room", "floor_area", "area", "code_version", "codes"]
+    search_fields = ["address", "building"]
+    list_filter = ["area"]
+    autocomplete_fields = ["area", "grid"]
+    readonly_fields = ["code_version", "code_revoked_at"]
+    inlines = [ResidentInline]
+    actions = [reissue_codes, revoke_codes]
+
+    @admin.display(description="二维码")
+    def codes(self, obj: Household) -> str:
+        return _code_links(obj)
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    list_display = ["masked_name", "phone_masked", "id_masked", "household", "active"]
+    search_fields = ["=phone"]  # exact number only: a search box must not list everyone's numbers
+    fields = ["household", "name", "active", "id_masked"]
+    readonly_fields = ["household", "id_masked"]
+    list_select_related = ["household"]
+
+    @admin.display(description="姓名")
+    def masked_name(self, obj: Resident) -> str:
+        return str(obj)
+
+    @admin.display(description="手机号")
+    def phone_masked(self, obj: Resident) -> str:
+        return mask_phone(obj.phone)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["name", "licence_number", "address", "area", "contact_masked", "code_version", "codes"]
+    search_fields = ["name", "licence_number"]
+    autocomplete_fields = ["area", "grid"]
+    readonly_fields = ["code_version", "code_revoked_at"]
+    exclude = ["contact_phone"]
+    actions = [reissue_codes, revoke_codes]
+
+    @admin.display(description="联系电话")
+    def contact_masked(self, obj: Merchant) -> str:
+        return mask_phone(obj.contact_phone)
+
+    @admin.display(description="二维码")
+    def codes(self, obj: Merchant) -> str:
+        return _code_links(obj)

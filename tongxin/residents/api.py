@@ -1,0 +1,134 @@
+"""/api/v1/residents/…: the same resident journey as the phone pages, for an app (channel ``app``).
+
+Authentication is the resident's signed cookie (``tx_resident``, set by ``POST /residents/login``),
+never a staff session or token; unsafe methods carry the CSRF header like every cookie-authenticated
+call. Errors have the API's one shape, with the field named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Router
+from ninja.files import UploadedFile
+from ninja.security import APIKeyCookie
+from ninja.utils import check_csrf
+
+from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
+from tongxin.workorders.choices import Channel, Kind
+
+from . import selectors, services
+from .choices import CodeKind, CodeState, PointSource
+from .schemas import BoardItemOut, CodeOut, LoginCodeIn, LoginIn, LoginOut, RatingIn, RatingOut, RequestOut
+from .session import COOKIE, session_read, session_start
+from .views import client_ip
+
+router = Router(tags=["residents"])
+KIND_NAMES = {CodeKind.HOUSEHOLD: "household", CodeKind.MERCHANT: "merchant"}
+
+
+class ResidentAuth(APIKeyCookie):
+    """The resident's signed cookie; CSRF is checked on unsafe methods once the cookie is good."""
+
+    param_name = COOKIE
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        session = session_read(request)
+        if session is None:
+            return None
+        if request.method not in {"GET", "HEAD", "OPTIONS"} and check_csrf(request) is not None:
+            raise PermissionDenied("CSRF 校验失败：请在请求头 X-CSRFToken 中带上 csrftoken Cookie 的值",
+                                   code="csrf_failed")
+        request.resident = session  # type: ignore[attr-defined]
+        return session
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+
+resident_auth = ResidentAuth(csrf=False)  # CSRF checked in authenticate, after the cookie
+
+
+def _valid_place(token: str) -> Any:
+    resolution = selectors.code_resolve(token)
+    if resolution.state != CodeState.VALID:
+        raise ValidationFailed("二维码无效或已停用", fields={"token": str(CodeState(resolution.state).label)})
+    return resolution.place
+
+
+@router.get("/residents/codes/{token}", response=CodeOut, auth=None, summary="What a scanned code opens")
+def code_get(request: HttpRequest, token: str) -> dict[str, Any]:
+    resolution = selectors.code_resolve(token)
+    kind = KIND_NAMES[services.code_kind(resolution.place)] if resolution.place is not None else None
+    return {"state": resolution.state, "kind": kind}
+
+
+@router.post("/residents/login/code", response={202: dict}, auth=None, summary="Send a one-time SMS code")
+def login_code(request: HttpRequest, payload: LoginCodeIn) -> tuple[int, dict[str, Any]]:
+    place = _valid_place(payload.token)
+    services.login_code_request(place=place, phone=payload.phone, ip=client_ip(request))
+    return 202, {"message": "如该手机号已在此登记，验证码已发送"}
+
+
+@router.post("/residents/login", response=LoginOut, auth=None, summary="Sign in with the SMS code")
+def login(request: HttpRequest, response: HttpResponse, payload: LoginIn) -> dict[str, Any]:
+    place = _valid_place(payload.token)
+    result = services.login_code_verify(place=place, phone=payload.phone, code=payload.code, ip=client_ip(request))
+    session_start(response, result)
+    return {"kind": KIND_NAMES[result.kind], "place": place.address}
+
+
+def _request_out(row: selectors.ReportRow) -> dict[str, Any]:
+    order = row.order
+    return {
+        "id": order.pk, "number": order.number, "status": order.status, "status_label": row.status_label,
+        "title": order.title, "content": order.content, "category": order.category.name if order.category else None,
+        "accepted_at": order.accepted_at, "reply_text": order.reply_text or "", "replied_at": order.replied_at,
+        "photos": row.report.photos, "point_source": row.report.point_source, "can_rate": row.can_rate,
+        "satisfaction": order.satisfaction or None,
+    }
+
+
+@router.get("/residents/requests", response=list[RequestOut], auth=resident_auth, summary="My household's requests")
+def request_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_request_out(row) for row in selectors.report_list(place=request.resident.place)]  # type: ignore[attr-defined]
+
+
+@router.get("/residents/requests/{order_id}", response=RequestOut, auth=resident_auth, summary="One of my requests")
+def request_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    return _request_out(selectors.report_get(place=request.resident.place, order_id=order_id))  # type: ignore[attr-defined]
+
+
+@router.post("/residents/reports", response={201: RequestOut}, auth=resident_auth,
+             summary="随手拍: report with up to six photos (multipart)")
+def report_create(
+    request: HttpRequest, content: Form[str], kind: Form[str] = Kind.HELP, lat: Form[float | None] = None,
+    lng: Form[float | None] = None, point_source: Form[str] = PointSource.DEVICE, category_code: Form[str] = "",
+    photos: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+) -> tuple[int, dict[str, Any]]:
+    session = request.resident  # type: ignore[attr-defined]
+    report = services.report_create(
+        reporter=session.reporter(), content=content, photos=list(photos or []), kind=kind, lat=lat, lng=lng,
+        point_source=point_source, category_code=category_code, channel=Channel.APP,
+    )
+    return 201, _request_out(selectors.report_get(place=session.place, order_id=report.order_id))
+
+
+@router.post("/residents/requests/{order_id}/rating", response={201: RatingOut}, auth=resident_auth,
+             summary="Rate the reply (feeds the callback KPIs); reopen when unsatisfied")
+def request_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> tuple[int, dict[str, Any]]:
+    row = selectors.report_get(place=request.resident.place, order_id=order_id)  # type: ignore[attr-defined]
+    rating = services.report_rate(report=row.report, satisfaction=payload.satisfaction, cause=payload.cause,
+                                  note=payload.note, reopen=payload.reopen)
+    return 201, {"satisfaction": rating.satisfaction, "reopened_order_id": rating.reopened_order_id}
+
+
+@router.get("/residents/board", response=list[BoardItemOut], auth=None, summary="The public board (anonymised)")
+def board(request: HttpRequest, category: str = "") -> list[Any]:
+    if len(category) > 32:
+        raise ValidationFailed(fields={"category": "分类代码过长"})
+    return selectors.board_items(category_code=category)
+
+
+__all__ = ["NotFound", "router"]
