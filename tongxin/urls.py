@@ -18,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("r/", include("tongxin.residents.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),
+    path("mediation/", include("tongxin.mediation.urls")),
     path("", include("tongxin.web.urls")),
 ]
 

@@ -34,7 +34,7 @@ class CaseCreateIn(InSchema):
     description: str = Field(..., max_length=5000)
     dispute_type: DisputeType
     source: Source
-    parties: list[PartyIn] = Field(..., min_length=1, max_length=50)
+    parties: list[PartyIn] = Field(..., max_length=50, description="At least one party.")
     area_code: str | None = Field(None, max_length=32, description="Where it happened; default the organisation's area.")
     address: str = Field("", max_length=200)
     amount: Decimal | None = Field(None, ge=0, le=Decimal("999999999999"))

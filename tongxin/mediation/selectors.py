@@ -241,10 +241,13 @@ def mediation_numbers(*, actor: Any, area_path: str | None = None, level: str | 
         rate = _rate(n, d)
         goal = TARGET_GOALS[target]
         targets.append({"key": str(target), "label": str(target.label), "numerator": n, "denominator": d,
-                        "rate": rate, "goal": goal, "met": rate is not None and rate >= goal})
+                        "rate": rate, "goal": goal, "met": rate is not None and rate >= goal,
+                        "percent": None if rate is None else round(rate * 100, 1)})
     return {
         "received": received_qs.count(), "concluded": row["concluded"], "settled": row["settled"],
-        "success_rate": _rate(row["settled"], row["concluded"]), "judicial_confirmed": row["judicial"],
+        "success_rate": _rate(row["settled"], row["concluded"]),
+        "success_percent": None if not row["concluded"] else round(row["settled"] * 100 / row["concluded"], 1),
+        "judicial_confirmed": row["judicial"],
         "follow_up_overdue": overdue, "targets": targets,
     }
 
