@@ -36,6 +36,7 @@ from .clock import seed_clock
 from .history import HistoryReport, seed_history, status_counts
 from .organisation import DEMO_PASSWORD, seed_organisation
 from .places import CITY_CODE, seed_places
+from .residents import seed_residents
 
 DEFAULT_ORDERS = 3_000  # a year of history that seeds in a few minutes; --orders for more
 
@@ -130,6 +131,9 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
         org = seed_organisation(places, log=say)
     invalidate_sla_cache()
     mark = step("organisation", mark)
+    with transaction.atomic():
+        seed_residents(places, log=say)
+    mark = step("residents", mark)
     history: HistoryReport | None = None
     skipped = WorkOrder.objects.exists()
     if skipped:

@@ -12,10 +12,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router
 from ninja.files import UploadedFile
+from ninja.responses import Status
 from ninja.security import APIKeyCookie
 from ninja.utils import check_csrf
 
-from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
+from tongxin.core.errors import PermissionDenied, ValidationFailed
 from tongxin.workorders.choices import Channel, Kind
 
 from . import selectors, services
@@ -65,10 +66,10 @@ def code_get(request: HttpRequest, token: str) -> dict[str, Any]:
 
 
 @router.post("/residents/login/code", response={202: dict}, auth=None, summary="Send a one-time SMS code")
-def login_code(request: HttpRequest, payload: LoginCodeIn) -> tuple[int, dict[str, Any]]:
+def login_code(request: HttpRequest, payload: LoginCodeIn) -> Status:
     place = _valid_place(payload.token)
     services.login_code_request(place=place, phone=payload.phone, ip=client_ip(request))
-    return 202, {"message": "如该手机号已在此登记，验证码已发送"}
+    return Status(202, {"message": "如该手机号已在此登记，验证码已发送"})
 
 
 @router.post("/residents/login", response=LoginOut, auth=None, summary="Sign in with the SMS code")
@@ -106,22 +107,22 @@ def report_create(
     request: HttpRequest, content: Form[str], kind: Form[str] = Kind.HELP, lat: Form[float | None] = None,
     lng: Form[float | None] = None, point_source: Form[str] = PointSource.DEVICE, category_code: Form[str] = "",
     photos: File[list[UploadedFile]] = None,  # type: ignore[assignment]
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     session = request.resident  # type: ignore[attr-defined]
     report = services.report_create(
         reporter=session.reporter(), content=content, photos=list(photos or []), kind=kind, lat=lat, lng=lng,
         point_source=point_source, category_code=category_code, channel=Channel.APP,
     )
-    return 201, _request_out(selectors.report_get(place=session.place, order_id=report.order_id))
+    return Status(201, _request_out(selectors.report_get(place=session.place, order_id=report.order_id)))
 
 
 @router.post("/residents/requests/{order_id}/rating", response={201: RatingOut}, auth=resident_auth,
              summary="Rate the reply (feeds the callback KPIs); reopen when unsatisfied")
-def request_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> tuple[int, dict[str, Any]]:
+def request_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> Status:
     row = selectors.report_get(place=request.resident.place, order_id=order_id)  # type: ignore[attr-defined]
     rating = services.report_rate(report=row.report, satisfaction=payload.satisfaction, cause=payload.cause,
                                   note=payload.note, reopen=payload.reopen)
-    return 201, {"satisfaction": rating.satisfaction, "reopened_order_id": rating.reopened_order_id}
+    return Status(201, {"satisfaction": rating.satisfaction, "reopened_order_id": rating.reopened_order_id})
 
 
 @router.get("/residents/board", response=list[BoardItemOut], auth=None, summary="The public board (anonymised)")
@@ -130,5 +131,3 @@ def board(request: HttpRequest, category: str = "") -> list[Any]:
         raise ValidationFailed(fields={"category": "分类代码过长"})
     return selectors.board_items(category_code=category)
 
-
-__all__ = ["NotFound", "router"]

@@ -172,7 +172,7 @@ def places_manageable_by(actor: Any, model: type[Household] | type[Merchant]) ->
 
     q = Q()
     for path in paths:
-        q |= Q(area__path__startswith=path)
+        q |= Q(area__path__startswith=path) | Q(grid__path__startswith=path)  # a grid worker's own grid
     return model.objects.filter(q)
 
 

@@ -35,7 +35,7 @@ from .models import Household, LoginCode, Merchant, Rating, Report, Resident
 from .photos import photo_prepare
 from .tokens import token_make
 
-PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # a mainland mobile number: SMS goes only there
+PHONE_RE = re.compile(r"^1[2-9][0-9]{9}$")  # mainland mobile numbers; 12x is unassigned and the demo uses it
 ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 RESIDENT_KINDS = (Kind.HELP, Kind.COMPLAINT, Kind.SUGGESTION, Kind.INQUIRY, Kind.PRAISE)
 MAX_REPORT_CHARS = 2000

@@ -51,7 +51,7 @@ def make_place(world: World) -> Place:
     household = services.household_create(area=world.community_a, grid=world.grid_a, address="甲社区幸福小区3号楼2单元101",
                                           building="3号楼", unit="2单元", room="101", floor_area="89.50")
     resident = services.resident_add(household=household, name="王小明", phone=PHONE, id_number=ID_NUMBER)
-    other = services.household_create(area=world.community_a, address="甲社区幸福小区3号楼2单元102", building="3号楼",
+    other = services.household_create(area=world.community_a, grid=world.grid_a, address="甲社区幸福小区3号楼2单元102", building="3号楼",
                                       unit="2单元", room="102", floor_area=75)
     other_resident = services.resident_add(household=other, name="李四", phone=OTHER_PHONE)
     merchant = services.merchant_create(name="小王便利店", address="甲社区商业街8号", area=world.community_a,

@@ -56,6 +56,10 @@ class Command(BaseCommand):
         self.stdout.write(f"演示账号（密码均为 {password}）：")
         for username, role, scope in logins:
             self.stdout.write(f"  {username:<22} {role:<10} {scope}")
+        from tongxin.demo.residents import DEMO_PHONE, demo_resident_path
+
+        if resident_path := demo_resident_path():
+            self.stdout.write(f"居民扫码演示：http://{shown_host}:{port}{resident_path}（手机号 {DEMO_PHONE}，验证码见服务器日志）")
         if options["no_serve"]:
             return
         run_server(host=host, port=port, workers=options["workers"], stdout=self.stdout)
