@@ -165,6 +165,7 @@ def report(request: HttpRequest) -> HttpResponse:
         if not errors or isinstance(exc, RateLimited):
             errors["form"] = exc.message
         context = _report_context(session, values, errors)
+        context["posted"] = True
         return render(request, "residents/report.html", context, status=exc.status)
     return redirect(reverse("residents:request_detail", args=[created.order_id]) + "?submitted=1")
 

@@ -13,6 +13,7 @@
   var form = document.getElementById("report-form");
   if (!form) { return; }
   var key = form.getAttribute("data-draft-key");
+  var posted = form.hasAttribute("data-posted");
   var status = document.getElementById("draft-status");
   var pointStatus = document.getElementById("point-status");
   function field(name) { return form.elements.namedItem(name); }
@@ -38,7 +39,7 @@
     FIELDS.forEach(function (name) {
       var el = field(name);
       // What the server sent back (a rejected form) wins over the stored draft.
-      if (el && !el.value && draft[name]) { el.value = draft[name]; restored = true; }
+      if (el && draft[name] && (!posted || !el.value) && el.value !== draft[name]) { el.value = draft[name]; restored = true; }
     });
     if (draft.category_code && draft.category_label && field("category_code").value === draft.category_code) {
       setCategory(draft.category_code, draft.category_label, false);

@@ -1,0 +1,162 @@
+"""The resident's journey in a real browser on a phone-sized screen (Debian's Chromium through
+Playwright, real HTTP): scan the code, sign in with the SMS code from the logging backend, report with
+a photo (the draft survives a reload and a lost connection, and is cleared once the server confirms),
+see the order in the operator's accepted list, and rate the department's reply."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tongxin.residents import services
+from tongxin.residents.models import Report
+from tongxin.web.tests.conftest import screenshot
+from tongxin.workorders import services as wo
+from tongxin.workorders.choices import Status
+
+from .conftest import PHONE, jpeg_bytes, last_sms_code, make_place
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # a common 6.1-inch phone
+
+
+@pytest.fixture
+def phone(_chromium, live_server):
+    context = _chromium.new_context(
+        viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+        geolocation={"latitude": 37.1, "longitude": 107.1}, permissions=["geolocation"],
+    )
+    context.set_default_timeout(30_000)  # the machine is shared: be patient, not flaky
+    page = context.new_page()
+    page.base_url = live_server.url
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _sign_in(page, token: str) -> None:
+    page.goto(f"{page.base_url}/r/{token}/")
+    assert "欢迎使用码上生活" in page.inner_text("main")
+    page.fill("#id_phone", PHONE)
+    page.click("#send-code")
+    page.locator("#login-message").wait_for()
+    assert "验证码已通过短信发送" in page.inner_text("#login-message")
+    screenshot(page, "resident-login")
+    page.fill("#id_code", last_sms_code(PHONE))
+    page.click("#login")
+    page.wait_for_url(f"{page.base_url}/r/home/")
+
+
+def _no_horizontal_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the page must fit the phone"
+
+
+def _fake_classifier(*, text: str, title: str = "", threshold: float | None = None) -> dict:
+    """The live server runs in this process: a trained model is the insight tests' business, here the
+    page only has to show what the classifier says."""
+    return {"top": [{"name": "城乡建设", "confidence": 0.91, "category": {"code": "C010101", "name": "垃圾清理", "level": 3}}],
+            "preselect": None, "threshold": 0.6}
+
+
+def test_scan_sign_in_report_and_rate(phone, browser_page, login_as, world, monkeypatch):
+    monkeypatch.setattr("tongxin.residents.views.classify", _fake_classifier)
+    browser_page.context.set_default_timeout(30_000)
+    place = make_place(world)
+    page = phone
+    _sign_in(page, place.token)
+    assert place.household.address in page.inner_text("#place")
+    _no_horizontal_scroll(page)
+    screenshot(page, "resident-home")
+
+    # 随手拍: the draft is kept on the phone across a reload.
+    page.click("#go-report")
+    page.wait_for_url(re.compile(r"/r/report/$"))
+    page.fill("#id_content", "小区3号楼门前垃圾堆放三天无人清理")
+    page.select_option("#id_kind", "complaint")
+    page.locator("#suggest [data-category-code='C010101']").click()  # the suggestion, one tap
+    assert "垃圾清理" in page.inner_text("#category-chosen")
+    page.reload()
+    assert page.input_value("#id_content") == "小区3号楼门前垃圾堆放三天无人清理"
+    assert page.input_value("#id_kind") == "complaint"
+    assert "已恢复" in page.inner_text("#draft-status")
+    assert page.input_value("#id_category_code") == "C010101" and "垃圾清理" in page.inner_text("#category-chosen")
+    # The point from the phone (the browser's geolocation, WGS-84), and one photo.
+    page.click("#locate")
+    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+    assert abs(float(page.input_value("#id_lat")) - 37.1) < 1e-6
+    page.set_input_files("#id_photos", files=[{"name": "photo.jpg", "mimeType": "image/jpeg",
+                                               "buffer": jpeg_bytes((320, 240), gps=(107.2, 37.2))}])
+    _no_horizontal_scroll(page)
+    screenshot(page, "resident-report")
+    page.click("#submit-report")
+    page.wait_for_url(re.compile(r"/r/requests/\d+/\?submitted=1$"))
+    assert "提交成功" in page.inner_text("#submitted")
+    page.wait_for_function("localStorage.length === 0")  # the confirmed draft is gone
+    report = Report.objects.get()
+    order = report.order
+    assert (order.channel, order.kind, order.status) == ("qr", "complaint", Status.ACCEPTED)
+    assert order.category.code == "C010101" and report.category_suggested == "C010101"
+    assert (report.point_source, report.photos) == ("device", 1)  # the phone's point beats the photo's
+    screenshot(page, "resident-submitted")
+
+    # The operator sees it among the accepted orders (a desktop browser, staff login).
+    desk = browser_page
+    login_as(desk, "operator")
+    desk.goto(f"{desk.base_url}/orders/?status=accepted")
+    assert order.number in desk.inner_text("main")
+
+    # The engine routes and answers it (driven by the services), and the resident rates the reply.
+    wo.work_order_dispatch(order_id=order.pk, actor=world.user("dispatcher"), lead_department_id=world.housing.pk)
+    wo.work_order_sign(order_id=order.pk, actor=world.user("handler"))
+    wo.work_order_reply(order_id=order.pk, actor=world.user("handler"), text="已安排环卫清运，现场已清理干净")
+    page.goto(f"{page.base_url}/r/requests/")
+    assert "已答复，请您评价" in page.inner_text("#request-list")
+    page.click(f"#request-list a[href='/r/requests/{order.pk}/']")
+    assert "现场已清理干净" in page.inner_text("#reply")
+    page.check("input[name=satisfaction][value=satisfied]")
+    _no_horizontal_scroll(page)
+    screenshot(page, "resident-rate")
+    page.click("#submit-rating")
+    page.locator("#rated").wait_for()
+    order.refresh_from_db()
+    assert (order.status, order.satisfaction) == (Status.CLOSED, "satisfied")
+    assert "满意" in page.inner_text("#my-rating")
+
+
+def test_a_draft_survives_a_lost_connection(phone, world):
+    place = make_place(world)
+    page = phone
+    _sign_in(page, place.token)
+    page.goto(f"{page.base_url}/r/report/")
+    page.fill("#id_content", "路灯不亮，晚上很黑")
+    page.context.set_offline(True)
+    with pytest.raises(Exception):  # noqa: B017 - the browser's own network error, whatever its wording
+        page.click("#submit-report")
+        page.wait_for_url(re.compile(r"/r/requests/"), timeout=3000)
+    page.context.set_offline(False)
+    page.goto(f"{page.base_url}/r/report/")
+    assert page.input_value("#id_content") == "路灯不亮，晚上很黑"
+    assert not Report.objects.exists()
+    page.click("#submit-report")
+    page.wait_for_url(re.compile(r"/r/requests/\d+/\?submitted=1$"))
+    page.wait_for_function("localStorage.length === 0")
+
+
+def test_forged_code_and_board_on_the_phone(phone, world):
+    place = make_place(world)
+    services.report_create(reporter=services.Reporter(household=place.household, merchant=None,
+                                                      resident=place.resident, name="王小明", phone=PHONE),
+                           content="王小明反映：路面塌陷", lat=37.2, lng=107.2, category_code="C010101")
+    page = phone
+    response = page.goto(f"{page.base_url}/r/h1.1.AAAAAAAAAAAAAAAAAAAAAA/")
+    assert response.status == 404 and "二维码无效" in page.inner_text("#code-error")
+    screenshot(page, "resident-forged")
+    page.goto(f"{page.base_url}/r/board/")
+    page.locator("#board-map .leaflet-interactive").first.wait_for()
+    text = page.inner_text("main")
+    assert "垃圾清理" in text and "王小明" not in text and "路面塌陷" not in text
+    _no_horizontal_scroll(page)
+    screenshot(page, "resident-board")
