@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from tongxin.accounts.choices import Role
@@ -250,13 +250,18 @@ def _intake_prepare(
                    check_repeat=bool(citizen_phone and category is not None))
 
 
-def _intake_event(intake: _Intake) -> WorkOrderEvent:
+def _intake_event_values(intake: _Intake) -> dict[str, Any]:
+    """The acceptance event's fields (by attribute name), for both ways of writing it."""
     order = intake.order
-    return WorkOrderEvent(
-        order=order, action=Action.ACCEPT, from_status="", to_status=Status.ACCEPTED, actor=order.accepted_by,
-        actor_role=intake.role, actor_label=intake.label, at=order.accepted_at, note=intake.note,
-        data={"channel": order.channel},
-    )
+    return {
+        "action": Action.ACCEPT, "from_status": "", "to_status": Status.ACCEPTED, "actor_id": order.accepted_by_id,
+        "actor_role": intake.role, "actor_label": intake.label, "department_id": None, "at": order.accepted_at,
+        "note": intake.note, "data": {"channel": order.channel},
+    }
+
+
+def _intake_event(intake: _Intake) -> WorkOrderEvent:
+    return WorkOrderEvent(order=intake.order, **_intake_event_values(intake))
 
 
 def work_order_create(
@@ -312,14 +317,15 @@ _WO_FIELDS = [f for f in WorkOrder._meta.concrete_fields if not f.primary_key]
 _EV_FIELDS = [f for f in WorkOrderEvent._meta.concrete_fields if not f.primary_key and f.attname != "order_id"]
 
 
-def _intake_sql(wo_columns: tuple[str, ...], ev_columns: tuple[str, ...], *, guard_category: bool, check_repeat: bool) -> str:
+def _intake_sql(db: Any, wo_columns: tuple[str, ...], ev_columns: tuple[str, ...], *, guard_category: bool,
+                check_repeat: bool) -> str:
     """The statement for these columns (a NULL column is left out, so that the statement stays short
     and its parameters few enough for the driver's query cache); built once per shape."""
     key = (wo_columns, ev_columns, guard_category, check_repeat)
     sql = _INTAKE_SQL.get(key)
     if sql is not None:
         return sql
-    qn = connection.ops.quote_name
+    qn = db.ops.quote_name
     wo, ev, counter = WorkOrder._meta.db_table, WorkOrderEvent._meta.db_table, DailyCounter._meta.db_table
     wo_values = []
     for column in wo_columns:
@@ -348,15 +354,15 @@ def _intake_sql(wo_columns: tuple[str, ...], ev_columns: tuple[str, ...], *, gua
     return sql
 
 
-def _cheap_health_check() -> None:
+def _cheap_health_check(db: Any) -> None:
     """CONN_HEALTH_CHECKS without the round trip, where the socket can tell: Django checks a reused
     connection with ``SELECT 1`` before the first query of a request, which for intake (one statement)
     is a second round trip. A connection the server has closed (restart, fail-over, terminated
     backend) has a readable socket (end of file, or the FATAL message first); an idle healthy one has
     nothing to read. So: nothing to read and libpq's status OK → healthy; anything else → Django's
     own check runs as usual (and reconnects if it fails)."""
-    conn = connection.connection
-    if conn is None or not connection.health_check_enabled or connection.health_check_done:
+    conn = db.connection
+    if conn is None or not db.health_check_enabled or db.health_check_done:
         return
     try:
         from psycopg.pq import ConnStatus, TransactionStatus
@@ -364,27 +370,27 @@ def _cheap_health_check() -> None:
         if conn.closed or conn.pgconn.status != ConnStatus.OK or conn.info.transaction_status != TransactionStatus.IDLE:
             return
         readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except Exception:  # noqa: BLE001 - any doubt: let Django's SELECT 1 decide
+    except Exception:
         return
     if not readable:
-        connection.health_check_done = True
+        db.health_check_done = True
 
 
-def _intake_cursor() -> Any:
+def _intake_cursor(db: Any) -> Any:
     """A cursor for the intake statement. With TONGXIN_INTAKE_PREPARED (default on) a server-side
     binding cursor that prepares the statement, so that PostgreSQL parses and plans it once per
     connection instead of once per order; Django's wrapper stays around it (query logging, execute
     wrappers, error translation). Off for a pooler that cannot keep prepared statements (PgBouncer
     before 1.21 in transaction mode)."""
-    _cheap_health_check()
+    _cheap_health_check(db)
     if _PreparingCursor is None or not getattr(settings, "TONGXIN_INTAKE_PREPARED", False):
-        return connection.cursor()
+        return db.cursor()
     # What connection.cursor() does first: the health check (CONN_HEALTH_CHECKS), then connect.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = _PreparingCursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = _PreparingCursor(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 try:
@@ -400,6 +406,7 @@ except ImportError:  # psycopg 2 or no PostgreSQL driver at all: the plain curso
 
 def _insert_intake(intake: _Intake) -> bool:
     """Write the order and its acceptance event in one statement; False if the guard failed."""
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: every ``connection.x`` is a thread-local lookup
     order = intake.order
     now = order.accepted_at
     day = timezone.localtime(now).date()
@@ -416,25 +423,25 @@ def _insert_intake(intake: _Intake) -> bool:
             value = getattr(order, f.attname)
             if value is None:
                 continue
-            params.append(f.get_db_prep_save(value, connection))
+            params.append(f.get_db_prep_save(value, db))
         wo_columns.append(f.column)
-    event = _intake_event(intake)
+    event = _intake_event_values(intake)
     ev_columns: list[str] = []
     for f in _EV_FIELDS:
-        value = getattr(event, f.attname)
+        value = event[f.attname]
         if value is not None:
-            params.append(f.get_db_prep_save(value, connection))
+            params.append(f.get_db_prep_save(value, db))
             ev_columns.append(f.column)
-    sql = _intake_sql(tuple(wo_columns), tuple(ev_columns), guard_category=order.category_id is not None,
+    sql = _intake_sql(db, tuple(wo_columns), tuple(ev_columns), guard_category=order.category_id is not None,
                       check_repeat=intake.check_repeat)
-    with _intake_cursor() as cursor:
+    with _intake_cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
     order.pk, order.number, order.is_repeat = row
     order._state.adding = False
-    order._state.db = connection.alias
+    order._state.db = db.alias
     return True
 
 
