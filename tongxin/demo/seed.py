@@ -34,6 +34,7 @@ from tongxin.workorders.sweep import sla_sweep
 
 from .clock import seed_clock
 from .history import HistoryReport, seed_history, status_counts
+from .mediation import seed_mediation
 from .organisation import DEMO_PASSWORD, seed_organisation
 from .places import CITY_CODE, seed_places
 from .residents import seed_residents
@@ -76,7 +77,7 @@ def _settle_notifications() -> int:
 
 
 LOGIN_USERNAMES = ("operator", "dispatcher", "supervisor", "handler", "grid", "leader", "admin",
-                   "dispatcher_dongsheng", "leader_kangbashi")
+                   "dispatcher_dongsheng", "leader_kangbashi", "mediator", "mediator_city")
 
 
 def demo_logins() -> tuple[list[tuple[str, str, str]], str]:
@@ -149,6 +150,9 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
         say(f"时限巡检：签收催办 {len(sweep.sign_reminders)}，办结催办 {len(sweep.due_reminders)}，"
             f"超期督办 {len(sweep.supervisions)}")
         mark = step("sweep", mark)
+    with transaction.atomic():
+        seed_mediation(places, org, log=say)
+    mark = step("mediation", mark)
     if not classifier_has_active():
         retrain = classifier_retrain(log=say)
         say(f"分类模型：{retrain.message}（{retrain.seconds} 秒）")

@@ -84,7 +84,7 @@ class TestSeed:
         logins, password = demo_logins()
         names = [row[0] for row in logins]
         assert names == ["operator", "dispatcher", "supervisor", "handler", "grid", "leader", "admin",
-                         "dispatcher_dongsheng", "leader_kangbashi"]
+                         "dispatcher_dongsheng", "leader_kangbashi", "mediator", "mediator_city"]
         for username in names:
             assert User.objects.get(username=username).check_password(password)
         assert User.objects.get(username="admin").is_superuser
@@ -171,3 +171,19 @@ def test_seed_clock_sets_and_restores_time():
         with pytest.raises(ValueError):
             clock.set(clock.real_now + timedelta(minutes=1))
     assert abs((timezone.now() - real).total_seconds()) < 60
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_mediation_demo(seeded):
+    from tongxin.mediation.models import DisputeCase, Mediator, MediationOrg
+    from tongxin.mediation.selectors import cases_visible_to, mediation_numbers
+
+    assert MediationOrg.objects.filter(kind="city_centre").count() == 1
+    assert any("land_grassland" in o.specialities for o in MediationOrg.objects.filter(kind="professional"))
+    assert any("mn" in m.languages for m in Mediator.objects.all())
+    assert DisputeCase.objects.count() >= 150
+    mediator = User.objects.get(username="mediator")
+    assert cases_visible_to(mediator).exists()
+    targets = {t["key"]: t for t in mediation_numbers(actor=User.objects.get(username="mediator_city"))["targets"]}
+    assert all(t["denominator"] > 0 for t in targets.values())
