@@ -300,9 +300,9 @@ def breakdown(area: Any, dim: str, period: Period) -> list[dict[str, Any]] | Non
         def link(metric: str, key: str = key) -> str:
             return orders_href(area_code=area.code, metric=metric, start=period.start, end=period.end, dim=dim, key=key)
 
+        blocks = {name: _rate_block(name, counters, None, link) for name in RATES}
         out.append({"key": key, "label": labels.get(key, key), "accepted": _number(counters["accepted"], link("accepted")),
-                    "rates": {name: _rate_block(name, counters, None, link) for name in RATES},
-                    "counters": counters})
+                    "rates": blocks, "rate_list": [blocks[name] for name in SCREEN_RATES], "counters": counters})
     return sorted(out, key=lambda r: (-r["accepted"]["value"], r["label"]))
 
 

@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from . import reports
@@ -36,6 +37,8 @@ from .selectors import (
 )
 
 PERIOD_CHOICES = [(k, str(v)) for k, v in PERIODS.items()]
+GAUGE_LABELS = (gettext_lazy("不出村（社区）"), gettext_lazy("不出镇（街道）"), gettext_lazy("诉访前化解"),
+                gettext_lazy("市域内化解"))
 
 
 def _area_or_404(request: HttpRequest) -> Any:
@@ -59,7 +62,7 @@ def _context(request: HttpRequest, *, screen: bool) -> dict[str, Any]:
     crumbs = area_breadcrumbs(request.user, area)
     return {"nav": "dashboard", "data": data, "charts": chart_payload(data), "area": area, "crumbs": crumbs,
             "period_kind": kind, "periods": PERIOD_CHOICES, "screen": screen,
-            "homes": dashboard_home_areas(request.user)}
+            "homes": dashboard_home_areas(request.user), "gauge_labels": GAUGE_LABELS}
 
 
 @login_required

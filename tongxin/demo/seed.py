@@ -157,6 +157,11 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
         retrain = classifier_retrain(log=say)
         say(f"分类模型：{retrain.message}（{retrain.seconds} 秒）")
         mark = step("classifier", mark)
+    from tongxin.dashboard.rollups import rebuild as dashboard_rebuild
+
+    rollups = dashboard_rebuild()  # the city screen's rollups, from the orders just seeded
+    say(f"城市运行统计表：{rollups['rows']} 行（{rollups['seconds']} 秒）")
+    mark = step("dashboard", mark)
     statuses = status_counts()
     if history and history.calls:
         say("业务服务平均耗时：" + "，".join(

@@ -36,6 +36,8 @@ def workbench_entries(user: Any) -> list[dict[str, str]]:
         entries.append({"key": "knowledge", "url": "/workbench/knowledge/", "label": _("知识库")})
     if admin or roles & {Role.HANDLER, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER}:
         entries.append({"key": "numbers", "url": "/workbench/numbers/", "label": _("我的数据")})
+    if admin or roles & {Role.LEADER, Role.SUPERVISOR, Role.DISPATCHER}:
+        entries.append({"key": "dashboard", "url": "/dashboard/", "label": _("城市运行")})
     if admin or roles & {Role.MEDIATOR, Role.LEADER, Role.SUPERVISOR}:
         entries.append({"key": "mediation", "url": "/mediation/", "label": _("矛盾调解")})
     return entries
