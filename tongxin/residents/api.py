@@ -113,7 +113,10 @@ def report_create(
         reporter=session.reporter(), content=content, photos=list(photos or []), kind=kind, lat=lat, lng=lng,
         point_source=point_source, category_code=category_code, channel=Channel.APP,
     )
-    return Status(201, _request_out(selectors.report_get(place=session.place, order_id=report.order_id)))
+    # The answer from what was just written (the order as the engine returned it): no second read.
+    row = selectors.ReportRow(report=report, order=report.order, status_label=selectors.resident_status_label(
+        report.order.status), can_rate=False)
+    return Status(201, _request_out(row))
 
 
 @router.post("/residents/requests/{order_id}/rating", response={201: RatingOut}, auth=resident_auth,

@@ -21,6 +21,7 @@ from . import conf
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 GPS_IFD = 0x8825
+ORIENTATION = 0x0112
 
 
 @dataclass
@@ -78,11 +79,10 @@ def photo_prepare(upload: Any, *, field: str = "photos") -> Photo:
                 raise ValidationFailed(fields={field: "只接受 JPEG、PNG、WebP 或 GIF 图片"})
             if image.width * image.height > conf.MAX_PHOTO_PIXELS:
                 raise ValidationFailed(fields={field: "照片像素过多，请缩小后再上传"})
-            image.verify()  # structure check; the image must be reopened afterwards
-            image = Image.open(io.BytesIO(data))
             point = exif_point(image)
-            image = ImageOps.exif_transpose(image)  # keep the picture upright once the tag is gone
-            image.load()
+            image.load()  # decodes every pixel: a truncated or corrupt file fails here
+            if image.getexif().get(ORIENTATION, 1) != 1:
+                image = ImageOps.exif_transpose(image)  # keep the picture upright once the tag is gone
         except ValidationFailed:
             raise
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,

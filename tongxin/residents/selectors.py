@@ -37,7 +37,7 @@ def code_resolve(token: str) -> CodeResolution:
     if parsed is None:
         return CodeResolution(CodeState.FORGED)
     model = Household if parsed.kind == CodeKind.HOUSEHOLD else Merchant
-    place = model.objects.select_related("area").filter(pk=parsed.id).first()
+    place = model.objects.filter(pk=parsed.id).first()  # not the area: its boundary is large
     if place is None:
         return CodeResolution(CodeState.FORGED)
     if place.code_revoked_at is not None:
@@ -50,7 +50,7 @@ def code_resolve(token: str) -> CodeResolution:
 def place_get(kind: str, pk: Any) -> Household | Merchant | None:
     model = Household if kind == CodeKind.HOUSEHOLD else Merchant
     try:
-        return model.objects.select_related("area").filter(pk=int(pk)).first()
+        return model.objects.filter(pk=int(pk)).first()
     except (TypeError, ValueError):
         return None
 

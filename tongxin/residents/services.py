@@ -262,12 +262,25 @@ def login_code_verify(*, place: Household | Merchant, phone: str, code: str, ip:
 
 # --- the channel owner ------------------------------------------------------------------------------------
 
+_owner_cache: dict[str, tuple[float, Any]] = {}
+OWNER_CACHE_SECONDS = 30.0
+
+
 def channel_owner() -> Any:
+    """The channel owner, remembered per process for 30 seconds (every report needs it, and the engine
+    caches the scope on the user object): a deactivation or a role change is seen within that time."""
+    import time
+
     from tongxin.accounts.models import User
 
-    owner = User.objects.filter(username=conf.channel_owner_username(), is_active=True).first()
+    name = conf.channel_owner_username()
+    cached = _owner_cache.get(name)
+    if cached is not None and time.monotonic() - cached[0] < OWNER_CACHE_SECONDS:
+        return cached[1]
+    owner = User.objects.filter(username=name, is_active=True).first()
     if owner is None:
         raise Conflict("居民诉求渠道尚未配置（缺少渠道账号），请联系管理员", code="channel_not_configured")
+    _owner_cache[name] = (time.monotonic(), owner)
     return owner
 
 
@@ -284,6 +297,7 @@ def channel_owner_ensure(*, area: Any) -> Any:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+    _owner_cache.clear()
     if not RoleAssignment.objects.filter(user=user, role=Role.OPERATOR, area=area).exists():
         role_grant(user=user, role=Role.OPERATOR, area=area)
     return user
@@ -363,12 +377,15 @@ def report_create(
                   message="提交过于频繁，请稍后再试")
     owner = channel_owner()
     place = reporter.place
+    area_code = None
+    if point is None:  # placed at the household's community (one small read: not the area's boundary)
+        area_code = type(place).objects.filter(pk=place.pk).values_list("area__code", flat=True).first()
     with transaction.atomic():
         order = workorder_services.work_order_create(
             actor=owner, channel=channel, kind=kind, content=content,
             title=content.splitlines()[0][:40], category_code=category_code or None,
             lat=point[1] if point else None, lng=point[0] if point else None, crs="wgs84",
-            address=place.address, area_code=None if point else place.area.code,
+            address=place.address, area_code=area_code,
             citizen_name="" if anonymous else reporter.name, citizen_phone="" if anonymous else reporter.phone,
             anonymous=anonymous,
             note=f"居民通过{'一户一码' if channel == Channel.QR else '移动端'}提交（{'住户' if reporter.household else '商户'}）",

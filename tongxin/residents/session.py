@@ -85,14 +85,22 @@ def session_read(request: HttpRequest) -> ResidentSession | None:
 
 
 def _load(kind: str, place_id: int, resident_id: int, version: int) -> ResidentSession | None:
-    if kind not in CodeKind.values:
-        return None
-    place = place_get(kind, place_id)
-    if place is None or place.code_revoked_at is not None or place.code_version != version:
-        return None
-    resident = None
+    """One query: the resident with their household (a merchant's contact: the merchant)."""
     if kind == CodeKind.HOUSEHOLD:
-        resident = Resident.objects.filter(pk=resident_id, household_id=place_id, active=True).first()
-        if resident is None:
+        resident = (
+            Resident.objects.select_related("household")
+            .filter(pk=resident_id, household_id=place_id, active=True).first()
+        )
+        if resident is None or not _current(resident.household, version):
             return None
-    return ResidentSession(kind=kind, place=place, resident=resident)
+        return ResidentSession(kind=kind, place=resident.household, resident=resident)
+    if kind == CodeKind.MERCHANT:
+        merchant = place_get(kind, place_id)
+        if merchant is None or not _current(merchant, version):
+            return None
+        return ResidentSession(kind=kind, place=merchant, resident=None)
+    return None
+
+
+def _current(place: Household | Merchant, version: int) -> bool:
+    return place.code_revoked_at is None and place.code_version == version

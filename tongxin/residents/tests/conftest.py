@@ -42,8 +42,10 @@ class Place:
 def _fresh_cache_and_outbox():
     cache.clear()
     LoggingSmsBackend.outbox.clear()
+    services._owner_cache.clear()  # the channel owner of a rolled-back test must not be remembered
     yield
     cache.clear()
+    services._owner_cache.clear()
 
 
 def make_place(world: World) -> Place:

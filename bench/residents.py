@@ -1,0 +1,288 @@
+"""码上生活 benchmark: the code landing page and 随手拍 report submission, requests per second.
+
+    .venv/bin/python bench/residents.py               # 15-second runs of each set-up (about 3 minutes)
+    .venv/bin/python bench/residents.py --quick       # 5-second runs, one set-up (about 1 minute)
+    .venv/bin/python bench/residents.py --configs gthread:2x4 --duration 30
+
+Target: ≥ 300 report submissions/s against PostgreSQL with gunicorn on this 2-core machine.
+
+What it does: a throw-away PostgreSQL database (private cluster when run as root, see benchlib), the
+fixed test world, the residents' channel owner, 2,000 households with one resident each, and for each
+household the signed resident cookie a real SMS login would set (made here with the servers'
+SECRET_KEY). Then, for each server set-up, gunicorn on a loopback port and, for a fixed time:
+
+- ``GET /r/<token>/`` — the page a scan opens, for a random household's code (not signed in: the
+  phone-and-code form); every answer must be 200;
+- ``POST /api/v1/residents/reports`` — multipart, one small JPEG (320×240 by default, ``--photo`` to
+  change it; textured, with EXIF GPS) and
+  text, as a random signed-in household, with the CSRF cookie and header; each request decodes,
+  verifies and re-encodes the photo, creates the work order through the engine's intake, attaches
+  the photo and links the report. The reports written must equal the 201 answers.
+
+Load comes from wrk (Lua scripts below) when installed, else the Python client. Media files go to a
+temporary directory, deleted at the end, as is the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib
+from benchlib import Gunicorn, LoadResult
+
+TARGET = 300.0
+HOUSEHOLDS = 2_000
+SECRET_KEY = "bench-residents-" + "k" * 50
+CSRF = "benchcsrftoken0123456789abcdefgh"  # a 32-character CSRF secret, sent as cookie and header
+BOUNDARY = "----txbench7MA4YWxkTrZu0gW"
+REPORT_PATH = "/api/v1/residents/reports"
+
+
+def photo_bytes(width: int = 320, height: int = 240) -> bytes:
+    """A JPEG with some texture (not a flat colour, which would encode to nothing) and GPS tags."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (120, 140, 160))
+    draw = ImageDraw.Draw(image)
+    rng = random.Random(7)
+    for _ in range(300):
+        x, y = rng.randrange(width), rng.randrange(height)
+        draw.rectangle([x, y, x + rng.randrange(5, 60), y + rng.randrange(5, 40)],
+                       fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (37.0, 10.0, 0.0), 3: "E", 4: (107.0, 10.0, 0.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, exif=exif)
+    return out.getvalue()
+
+
+def multipart_body(photo: bytes, text: str) -> bytes:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="content"\r\n\r\n{text}\r\n'.encode(),
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nhelp\r\n'.encode(),
+        (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="photos"; filename="photo.jpg"\r\n'
+         "Content-Type: image/jpeg\r\n\r\n").encode() + photo + b"\r\n",
+        f"--{BOUNDARY}--\r\n".encode(),
+    ]
+    return b"".join(parts)
+
+
+def make_world(n: int) -> tuple[list[str], list[str]]:
+    """Households with a resident each; returns the code tokens and the resident cookies."""
+    from django.core import signing
+
+    from tongxin.residents import services
+    from tongxin.residents.models import Household, Resident
+    from tongxin.residents.session import COOKIE, SALT
+    from tongxin.testing import build_world
+
+    world = build_world()
+    services.channel_owner_ensure(area=world.city)
+    Household.objects.bulk_create([
+        Household(area=world.community_a, grid=world.grid_a, address=f"甲社区幸福小区{i // 48 + 1}号楼{i % 48 + 101}",
+                  building=f"{i // 48 + 1}号楼", room=str(i % 48 + 101)) for i in range(n)
+    ], batch_size=1000)
+    households = list(Household.objects.order_by("id"))
+    Resident.objects.bulk_create([Resident(household=h, name="居民", phone=f"139{h.pk:08d}") for h in households],
+                                 batch_size=1000)
+    residents = {r.household_id: r.pk for r in Resident.objects.all()}
+    signer = signing.get_cookie_signer(salt=COOKIE + SALT)
+    tokens, cookies = [], []
+    for h in households:
+        tokens.append(services.code_token(h))
+        value = signer.sign(f"h:{h.pk}:{residents[h.pk]}:{h.code_version}")
+        cookies.append(f"{COOKIE}={value}; csrftoken={CSRF}")
+    return tokens, cookies
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+_cache: dict[str, Any] = {}
+
+
+def python_request(arg: tuple[random.Random, dict[str, str]]) -> tuple[str, str, bytes | None, dict[str, str]]:
+    rng, spec = arg
+    if "lines" not in _cache:
+        _cache["lines"] = Path(spec["list"]).read_text().splitlines()
+        _cache["body"] = Path(spec["body"]).read_bytes() if spec["method"] == "POST" else b""
+    line = rng.choice(_cache["lines"])
+    if spec["method"] == "GET":
+        return "GET", f"/r/{line}/", None, {}
+    return "POST", REPORT_PATH, _cache["body"], {
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Cookie": line, "X-CSRFToken": CSRF,
+    }
+
+
+WRK_GET = r"""
+local lines = {}
+function init(args)
+  math.randomseed(os.time() * 1000 + (id or 0))
+  for line in io.lines("%(list)s") do lines[#lines + 1] = line end
+end
+request = function() return wrk.format("GET", "/r/" .. lines[math.random(#lines)] .. "/") end
+"""
+
+WRK_POST = r"""
+local lines, body = {}, ""
+function init(args)
+  math.randomseed(os.time() * 1000 + (id or 0))
+  for line in io.lines("%(list)s") do lines[#lines + 1] = line end
+  local f = io.open("%(body)s", "rb"); body = f:read("*a"); f:close()
+end
+request = function()
+  local headers = {["Content-Type"] = "multipart/form-data; boundary=%(boundary)s", ["X-CSRFToken"] = "%(csrf)s",
+                   ["Cookie"] = lines[math.random(#lines)]}
+  return wrk.format("POST", "%(path)s", headers, body)
+end
+"""
+
+
+def drive(port: int, spec: dict[str, str], *, duration: float, connections: int, client: str) -> LoadResult:
+    if client == "wrk":
+        lua = (WRK_GET if spec["method"] == "GET" else WRK_POST) % {**spec, "boundary": BOUNDARY, "csrf": CSRF,
+                                                                    "path": REPORT_PATH}
+        return benchlib.run_wrk(port=port, lua=lua, duration=duration, connections=connections, threads=1)
+    return benchlib.run_python_client(port=port, module="residents", factory="python_request", factory_arg=spec,
+                                      duration=duration, processes=2, threads=max(1, connections // 2))
+
+
+def report_count() -> int:
+    from tongxin.residents.models import Report
+
+    return Report.objects.count()
+
+
+def settled(timeout: float = 15.0) -> int:
+    last, since = report_count(), time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = report_count()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= 1.0:
+            break
+    return last
+
+
+def measure(server: Gunicorn, spec: dict[str, str], *, db_name: str, args: argparse.Namespace, client: str,
+            connections: int) -> tuple[LoadResult, float, float, float, str, bool]:
+    writes = spec["method"] == "POST"
+    if args.warmup > 0:
+        drive(server.port, spec, duration=args.warmup, connections=connections, client=client)
+    before = settled() if writes else 0
+    pids = server.all_pids()
+    app0 = benchlib.cpu_seconds(pids)
+    db0 = sum(benchlib.cpu_seconds([p]) for p in benchlib.pg_backend_pids(db_name))
+    busy0, _ = benchlib.machine_busy()
+    began = time.monotonic()
+    result = drive(server.port, spec, duration=args.duration, connections=connections, client=client)
+    wall = time.monotonic() - began
+    busy1, _ = benchlib.machine_busy()
+    app = benchlib.cpu_seconds(pids) - app0
+    db = sum(benchlib.cpu_seconds([p]) for p in benchlib.pg_backend_pids(db_name)) - db0
+    if not writes:
+        ok = set(result.statuses) == {200}
+        return result, app, db, (busy1 - busy0) / wall / (os.cpu_count() or 1), f"answers {result.status_text()}", ok
+    created = settled() - before
+    ok201 = result.statuses.get(201, 0)
+    extra = created - ok201
+    ok = 0 <= extra <= result.in_flight + result.errors and set(result.statuses) <= {201}
+    note = f"reports written {created:,} = 201 answers {ok201:,} + {extra} finished after the client stopped"
+    return result, app, db, (busy1 - busy0) / wall / (os.cpu_count() or 1), note, ok
+
+
+def parse_config(text: str) -> tuple[str, int, int]:
+    kind, _, rest = text.partition(":")
+    workers, _, threads = rest.partition("x")
+    return kind, int(workers or 2), int(threads or (4 if kind == "gthread" else 1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="码上生活: landing page and report submissions per second.")
+    parser.add_argument("--configs", default="gthread:2x4,gthread:3x4,sync:4")
+    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--connections", type=int, default=0, help="default: 2 per worker thread")
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--quick", action="store_true", help="5-second runs of gthread:2x4 only")
+    parser.add_argument("--photo", default="320x240", help="size of the report's photo, WIDTHxHEIGHT (default 320x240)")
+    parser.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=os.geteuid() == 0,
+                        help="private PostgreSQL cluster and raised session CPU weight (default when root)")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup = 5, 2
+        if args.configs == parser.get_default("configs"):
+            args.configs = "gthread:2x4"
+    client = args.client if args.client != "auto" else ("wrk" if benchlib.have_wrk() else "python")
+    benchlib.install_signal_handlers()
+    os.environ["SECRET_KEY"] = SECRET_KEY  # the cookies made here must verify in the servers
+    with benchlib.isolated(args.isolate) as setup:
+        benchlib.print_machine({"postgresql": benchlib.pg_version()})
+        print(f"set-up: {setup}; load generator: {client}; {args.duration:.0f} s measured after {args.warmup:.0f} s warm-up")
+        return run(args, [parse_config(c) for c in args.configs.split(",") if c], client)
+
+
+def run(args: argparse.Namespace, configs: list[tuple[str, int, int]], client: str) -> int:
+    db_name = f"tongxin_bench_residents_{os.getpid()}"
+    work = Path(tempfile.mkdtemp(prefix="tongxin-bench-residents-"))
+    try:
+        with benchlib.throwaway_postgres(db_name) as url:
+            benchlib.django_setup(database_url=url)
+            took = benchlib.migrate_quietly()
+            tokens, cookies = make_world(HOUSEHOLDS)
+            benchlib.close_django_connections()
+            width, _, height = args.photo.partition("x")
+            photo = photo_bytes(int(width), int(height))
+            (work / "tokens.txt").write_text("\n".join(tokens) + "\n")
+            (work / "cookies.txt").write_text("\n".join(cookies) + "\n")
+            (work / "body.bin").write_bytes(multipart_body(photo, "小区3号楼门前垃圾堆放多日无人清理，请尽快处理"))
+            print(f"database {db_name}: migrated in {took:.1f} s; {HOUSEHOLDS:,} households; photo {len(photo) / 1024:.0f} KB JPEG {args.photo}")
+            env = {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1", "CONN_MAX_AGE": "60",
+                   "LOG_LEVEL": "WARNING", "MEDIA_ROOT": str(work / "media"), "DEBUG": "",
+                   "TONGXIN_RESIDENT_RATE_REPORT_RESIDENT": "1000000/3600"}
+            landing = {"method": "GET", "list": str(work / "tokens.txt"), "body": ""}
+            report = {"method": "POST", "list": str(work / "cookies.txt"), "body": str(work / "body.bin")}
+            best = 0.0
+            all_ok = True
+            for kind, workers, threads in configs:
+                connections = args.connections or max(4, 2 * workers * threads)
+                with Gunicorn(app="tongxin.wsgi:application", env=env, workers=workers, worker_class=kind,
+                              threads=threads) as server:
+                    print(f"\n{server.label()}, {connections} connections:")
+                    for what, spec in (("landing GET /r/<token>/", landing), ("report POST " + REPORT_PATH, report)):
+                        result, app, db, busy, note, ok = measure(server, spec, db_name=db_name, args=args,
+                                                                  client=client, connections=connections)
+                        n = result.completed or 1
+                        lat = result.latencies_ms
+                        rate = result.statuses.get(201, 0) / result.duration if spec is report else result.rate
+                        if spec is report:
+                            best = max(best, rate)
+                        all_ok = all_ok and ok
+                        print(f"  {what:<38} {rate:7.0f} /s  p50 {lat['p50']:6.1f} ms  p95 {lat['p95']:6.1f} ms  "
+                              f"p99 {lat['p99']:6.1f} ms; CPU per request app {app / n * 1000:.2f} ms, "
+                              f"PostgreSQL {db / n * 1000:.2f} ms; machine {busy:.0%} busy")
+                        print(f"  {'':<38} {'verified' if ok else 'MISMATCH'}: {note}")
+                        if not ok:
+                            print(server.log_tail(20))
+            print(f"\nresult: best {best:.0f} report submissions/s; target ≥ {TARGET:.0f}/s: "
+                  f"{'MET' if best >= TARGET else 'MISSED'}; counts {'verified' if all_ok else 'MISMATCH'}")
+            return 0 if best >= TARGET and all_ok else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
