@@ -35,8 +35,8 @@
       series: [
         { name: "受理量", type: "bar", data: d.accepted, itemStyle: { color: dark() ? "#2f8fff" : "#b4232a" } },
         { name: "办结量", type: "bar", data: d.replied, itemStyle: { color: dark() ? "#35c7a5" : "#7b8794" } },
-        { name: "办结率", type: "line", yAxisIndex: 1, data: d.completion_rate, smooth: true, connectNulls: true },
-        { name: "满意率", type: "line", yAxisIndex: 1, data: d.satisfaction_rate, smooth: true, connectNulls: true }
+        { name: "办结率", type: "line", yAxisIndex: 1, data: d.completion_rate, connectNulls: false },
+        { name: "满意率", type: "line", yAxisIndex: 1, data: d.satisfaction_rate, connectNulls: false }
       ]
     }));
     c.on("click", function (p) { if (p.seriesIndex === 0) { go(d.hrefs[p.dataIndex]); } });
