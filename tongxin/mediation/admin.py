@@ -1,6 +1,18 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from tongxin.accounts.choices import Role
+from tongxin.accounts.services import role_grant
 
 from .models import CaseEvent, DisputeCase, MediationOrg, Mediator
+from .services import AREA_TO_LEVEL
+
+
+def _grant_mediator_role(mediator: Mediator, actor) -> None:
+    """A mediator with a login needs the mediator role on the organisation's area (as mediator_ensure does)."""
+    if mediator.user_id is not None:
+        role_grant(user=mediator.user, role=Role.MEDIATOR, area=mediator.org.area, actor=actor)
 
 
 class MediatorInline(admin.TabularInline):
@@ -10,13 +22,36 @@ class MediatorInline(admin.TabularInline):
     raw_id_fields = ("user",)
 
 
+class MediationOrgForm(forms.ModelForm):
+    class Meta:
+        model = MediationOrg
+        fields = "__all__"  # noqa: DJ007 - every editable field of an organisation is configuration
+
+    def clean_area(self):
+        area = self.cleaned_data["area"]
+        if area.level == "grid":
+            raise ValidationError("调解组织不能设在网格")
+        return area
+
+
 @admin.register(MediationOrg)
 class MediationOrgAdmin(admin.ModelAdmin):
+    form = MediationOrgForm
     list_display = ("code", "name", "kind", "level", "area", "active")
     list_filter = ("kind", "level", "active")
     search_fields = ("code", "name")
     raw_id_fields = ("area",)
+    readonly_fields = ("level",)
     inlines = [MediatorInline]
+
+    def save_model(self, request, obj, form, change):
+        obj.level = AREA_TO_LEVEL[obj.area.level]  # the level follows the area, as in services.org_ensure
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for mediator in formset.queryset.filter(org=form.instance):
+            _grant_mediator_role(mediator, request.user)
 
 
 @admin.register(Mediator)
@@ -25,6 +60,10 @@ class MediatorAdmin(admin.ModelAdmin):
     list_filter = ("grade", "is_expert", "active", "org__level")
     search_fields = ("name", "org__name")
     raw_id_fields = ("user", "org")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _grant_mediator_role(obj, request.user)
 
 
 @admin.register(DisputeCase)

@@ -11,6 +11,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ConfigDict
 
+from tongxin.workorders.choices import Kind
 from tongxin.workorders.schemas import ERRORS, MAX_ID, ErrorOut  # noqa: F401 - the one error shape, shared
 
 from .choices import DisputeType, FailureGuidance, Level, PartyKind, PartySide, SessionKind, Source
@@ -111,7 +112,7 @@ class FollowUpIn(InSchema):
 
 class RaiseWorkOrderIn(InSchema):
     content: str = Field(..., max_length=5000)
-    kind: str = Field("help", max_length=12)
+    kind: Kind = Kind.HELP
     category_code: str | None = Field(None, max_length=40)
     version: int | None = None
 

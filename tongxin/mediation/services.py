@@ -385,7 +385,8 @@ def case_escalate(*, case_id: Any, actor: Any, to_org_id: Any, reason: str, vers
 
 
 def _pending(case: DisputeCase) -> Handover:
-    handover = case.handovers.select_for_update().filter(status=HandoverStatus.PENDING).select_related("to_org").first()
+    handover = (case.handovers.select_for_update(of=("self",)).filter(status=HandoverStatus.PENDING)
+                .select_related("to_org", "from_org").first())
     if handover is None:  # the status says hand-over; the row must exist (both are written together)
         raise Conflict("没有待接收的移交")
     return handover
