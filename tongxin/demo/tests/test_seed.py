@@ -176,7 +176,7 @@ def test_seed_clock_sets_and_restores_time():
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_mediation_demo(seeded):
-    from tongxin.mediation.models import DisputeCase, Mediator, MediationOrg
+    from tongxin.mediation.models import DisputeCase, MediationOrg, Mediator
     from tongxin.mediation.selectors import cases_visible_to, mediation_numbers
 
     assert MediationOrg.objects.filter(kind="city_centre").count() == 1
