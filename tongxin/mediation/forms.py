@@ -67,6 +67,16 @@ class SessionForm(VersionForm):
     place = forms.CharField(label=_("地点"), max_length=200)
     attendees = forms.CharField(label=_("参加人员"), required=False, max_length=5000)
     notes = forms.CharField(label=_("记录 / 议定事项"), widget=TEXTAREA, max_length=5000)
+    mediator_ids = forms.TypedMultipleChoiceField(label=_("参加的调解员（可多选，含专家库成员）"), coerce=int,
+                                                  required=False, choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.case is not None:
+            own = list(self.case.owner_org.mediators.filter(active=True))
+            experts = [m for m in selectors.mediator_search(speciality=self.case.dispute_type, experts_only=True, limit=20)
+                       if m.org_id != self.case.owner_org_id]
+            self.fields["mediator_ids"].choices = [(m.pk, f"{m.name}（{m.org.name}）") for m in own + experts]
 
 
 class AgreeForm(VersionForm):

@@ -160,7 +160,8 @@ def _agree(request: HttpRequest, case: Any, d: dict[str, Any]) -> Any:
 def _session(kind: str) -> Callable[[HttpRequest, Any, dict[str, Any]], Any]:
     def call(request: HttpRequest, case: Any, d: dict[str, Any]) -> Any:
         return services.case_session_record(case_id=case.pk, actor=request.user, kind=kind, at=d["at"], place=d["place"],
-                                            attendees=d["attendees"], notes=d["notes"], version=d["version"])
+                                            attendees=d["attendees"], notes=d["notes"], mediator_ids=d["mediator_ids"],
+                                            version=d["version"])
     return call
 
 
@@ -228,7 +229,8 @@ def _render_case(request: HttpRequest, case: Any, *, bound: dict[str, forms.Form
         event.status_label = Status(event.to_status).label if event.to_status != event.from_status else ""
     return render(request, "mediation/case.html", {
         "nav": "mediation", "case": case, "parties": parties, "timeline": events, "action_forms": action_forms,
-        "pending": selectors.case_pending_handover(case), "sessions": case.sessions.prefetch_related("mediators"),
+        "pending": selectors.case_pending_handover(case),
+        "experts": selectors.mediator_search(speciality=case.dispute_type, experts_only=True, limit=5), "sessions": case.sessions.prefetch_related("mediators"),
         "follow_ups": case.follow_ups.select_related("by"), "links": case.work_order_links.select_related("work_order"),
         "can_reveal": actor_scope(request.user).area_role_covers({"mediator"}, case.area_path) is not None,
         "overdue": case.status == Status.AGREED and case.next_follow_up_at and case.next_follow_up_at < timezone.now(),

@@ -217,3 +217,41 @@ def test_session_cannot_be_in_the_future(mw):
         services.case_session_record(case_id=case.pk, actor=mw.user("m_comm"), place="p", notes="n",
                                      at=timezone.now() + timedelta(days=1))
     assert "at" in exc.value.fields
+
+
+def test_signed_scan_is_checked_and_stored(mw, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    case = new_case(mw)
+    me = mw.user("m_comm")
+    services.case_mediate(case_id=case.pk, actor=me)
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_agree(case_id=case.pk, actor=me, text="协议",
+                            scan=SimpleUploadedFile("a.exe", b"MZ\x90\x00", content_type="image/png"))
+    assert "scan" in exc.value.fields
+    png = SimpleUploadedFile("协议.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, content_type="image/png")
+    case = services.case_agree(case_id=case.pk, actor=me, text="协议", scan=png)
+    assert case.agreement_scan.name.startswith("mediation/") and case.agreement_scan.size == 40
+
+
+def test_handover_notifies_the_receiving_side(mw, django_capture_on_commit_callbacks):
+    from tongxin.accounts.models import Notification
+
+    case = new_case(mw)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_escalate(case_id=case.pk, actor=mw.user("m_comm"), to_org_id=mw.town.pk, reason="上报")
+    note = Notification.objects.get()
+    assert note.recipient == mw.user("m_town") and case.number in note.title and note.url == f"/mediation/{case.pk}/"
+
+
+def test_session_lists_its_mediators_including_experts(mw):
+    case = new_case(mw, dispute_type="traffic")
+    services.case_mediate(case_id=case.pk, actor=mw.user("m_comm"))
+    expert = mw.user("m_traffic").mediator_profiles.get()
+    session = services.case_session_record(case_id=case.pk, actor=mw.user("m_comm"), place="p", notes="n",
+                                           mediator_ids=[expert.pk])
+    assert list(session.mediators.all()) == [expert]
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_session_record(case_id=case.pk, actor=mw.user("m_comm"), place="p", notes="n", mediator_ids=[99999])
+    assert "mediator_ids" in exc.value.fields
