@@ -105,6 +105,19 @@ def _my_orgs(user: Any) -> list[MediationOrg]:
     return list(MediationOrg.objects.filter(pk__in=mediator_org_ids(user), active=True).order_by("area_path"))
 
 
+PLACE_CHOICES_MAX = 500
+
+
+def _place_choices(orgs: list[MediationOrg]) -> list[tuple[str, str]]:
+    """The places a case may be received for: the areas (down to communities) inside the actor's organisations."""
+    q = selectors._paths_q([o.area_path for o in orgs], "path")
+    if q is None:
+        return [("", "—")]
+    areas = (Area.objects.filter(q, level__in=[AreaLevel.CITY, AreaLevel.DISTRICT, AreaLevel.TOWN, AreaLevel.COMMUNITY])
+             .defer("boundary").order_by("path")[:PLACE_CHOICES_MAX])
+    return [("", _("受理组织辖区"))] + [(a.code, ("　" * a.depth) + a.name) for a in areas]
+
+
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
     orgs = _my_orgs(request.user)
@@ -112,6 +125,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if not orgs and not can_convert:
         raise Http404(_("您不是调解员"))
     form = f.CaseForm(orgs=orgs)
+    place_choices = _place_choices(orgs)
+    form.fields["area_code"] = forms.ChoiceField(label=_("纠纷发生地（留空为受理组织辖区）"), required=False,
+                                                 choices=place_choices)
     convert = f.FromWorkOrderForm()
     if request.method == "POST" and request.POST.get("do") == "convert":
         convert = f.FromWorkOrderForm(request.POST)
@@ -131,6 +147,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
             return redirect("mediation:new")
     elif request.method == "POST":
         form = f.CaseForm(request.POST, orgs=orgs)
+        form.fields["area_code"] = forms.ChoiceField(label=_("纠纷发生地（留空为受理组织辖区）"), required=False,
+                                                     choices=place_choices)
 
         def _create(d: dict[str, Any]) -> Any:
             return services.case_create(

@@ -32,6 +32,7 @@ def test_intake_escalation_agreement_follow_up(browser_page, login_as, world):
     assert "矛盾调解" in page.locator(".site-nav").inner_text()
     page.goto(f"{page.base_url}/mediation/new/")
     page.fill("[name=title]", "草牧场边界纠纷")
+    page.select_option("[name=area_code]", world.community_a.code)
     page.select_option("[name=dispute_type]", "land_grassland")
     page.fill("[name=description]", "两户牧民因草场网围栏位置发生争执，涉及约 30 亩草场")
     page.fill("[name=amount]", "12000")

@@ -15,6 +15,8 @@ def test_intake_page_creates_a_case(mw):
     client = client_for(mw, "m_comm")
     page = client.get("/mediation/new/")
     assert page.status_code == 200 and "首接首办" in page.content.decode()
+    assert f'value="{mw.w.community_a.code}"' in page.content.decode()  # places inside the committee's area
+    assert f'value="{mw.w.town_b.code}"' not in page.content.decode()
     r = client.post("/mediation/new/", {"do": "create", "org_id": mw.community.pk, "title": "土地边界纠纷",
                                         "dispute_type": "land_grassland", "source": "walk_in", "description": "草场边界",
                                         "people_count": 2, "party0_name": "巴特尔", "party0_side": "applicant",
