@@ -58,4 +58,4 @@ def rate(name: str) -> tuple[int, int]:
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000  # a 40-megapixel phone photo; more is a decompression bomb
-STORED_PHOTO_SIDE = 2560       # longest side of the stored copy
+STORED_PHOTO_SIDE = 2000       # longest side of the stored copy: 4000-pixel phone photos decode at half scale

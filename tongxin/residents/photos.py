@@ -8,12 +8,13 @@ carries after or inside its image data. Decompression bombs are refused by pixel
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from tongxin.core.errors import ValidationFailed
 
@@ -22,6 +23,12 @@ from . import conf
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
+# EXIF orientation → the transposition that makes the picture upright (as ImageOps.exif_transpose).
+TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass
@@ -80,9 +87,18 @@ def photo_prepare(upload: Any, *, field: str = "photos") -> Photo:
             if image.width * image.height > conf.MAX_PHOTO_PIXELS:
                 raise ValidationFailed(fields={field: "照片像素过多，请缩小后再上传"})
             point = exif_point(image)
+            orientation = image.getexif().get(ORIENTATION, 1)
+            side = conf.STORED_PHOTO_SIDE
+            if image.format in {"JPEG", "MPO"} and max(image.size) > side:
+                # Let the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding (DCT scaling): a 12-megapixel
+                # phone photo then costs a fraction of a full decode. Never below the stored size.
+                ratio = side / max(image.size)
+                image.draft("RGB", (math.ceil(image.width * ratio), math.ceil(image.height * ratio)))
             image.load()  # decodes every pixel: a truncated or corrupt file fails here
-            if image.getexif().get(ORIENTATION, 1) != 1:
-                image = ImageOps.exif_transpose(image)  # keep the picture upright once the tag is gone
+            if max(image.size) > side * 1.25:  # a few pixels over (2016 after half-scale decoding) are kept
+                image.thumbnail((side, side), reducing_gap=2.0)
+            if orientation in TRANSPOSE:
+                image = image.transpose(TRANSPOSE[orientation])  # upright once the tag is gone
         except ValidationFailed:
             raise
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
@@ -93,7 +109,6 @@ def photo_prepare(upload: Any, *, field: str = "photos") -> Photo:
         rgba = image.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
-    image.thumbnail((conf.STORED_PHOTO_SIDE, conf.STORED_PHOTO_SIDE))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85, optimize=False)  # no exif= argument: nothing is carried over
     return Photo(content=ContentFile(out.getvalue(), name="photo.jpg"), width=image.width,

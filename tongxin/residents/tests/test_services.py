@@ -274,3 +274,21 @@ def test_board_is_located_and_anonymised(place):
     item = items[0]
     assert (item.lat, item.lng) == (37.123, 107.123)
     assert "13900001111" not in str(item.__dict__) and "王" not in str(item.__dict__)
+
+
+def test_large_photo_is_downscaled_upright_and_stripped():
+    from PIL import Image as PILImage
+
+    from tongxin.residents.photos import photo_prepare
+
+    image = PILImage.new("RGB", (4000, 3000), "green")
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # rotated 90° clockwise by the phone
+    exif.get_ifd(0x8825).update({1: "N", 2: (39.0, 48.0, 0.0), 3: "E", 4: (109.0, 58.0, 48.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    photo = photo_prepare(upload(out.getvalue()))
+    assert (photo.width, photo.height) == (1500, 2000)  # half-scale decode, then turned upright
+    assert photo.point == (109.98, 39.8)
+    stored = PILImage.open(io.BytesIO(photo.content.read()))
+    assert not stored.getexif() and stored.size == (1500, 2000)
