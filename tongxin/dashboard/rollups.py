@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -368,6 +369,10 @@ def rebuild(*, now: datetime | None = None) -> dict[str, Any]:
     timings: dict[str, float] = {}
     with transaction.atomic():
         cursor = _lock_cursor()
+        if connection.vendor == "postgresql":
+            # The rebuild's GROUP BYs over millions of facts: sort and hash in memory, for this transaction only.
+            work_mem = str(getattr(settings, "TONGXIN_DASHBOARD_REBUILD_WORK_MEM", "256MB"))
+            _execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         # Read the cursor position first: events committed while the rebuild runs are folded again
         # by the next fold, which is harmless.
         top = _max_event_id()

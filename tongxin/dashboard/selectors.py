@@ -8,6 +8,7 @@ carries the link to the list of the orders (or assignments) it counts: ``orders_
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -251,11 +252,20 @@ def orders_href(*, area_code: str, metric: str, start: date | None = None, end: 
         params["to"] = (end - timedelta(days=1)).isoformat()
     if dim and dim != "all":
         params["dim"], params["key"] = dim, str(key)
-    return f"{reverse('dashboard:orders')}?{urlencode(params)}"
+    return f"{_orders_url()}?{urlencode(params)}"
+
+
+@functools.cache
+def _orders_url() -> str:
+    return reverse("dashboard:orders")
 
 
 def _number(value: int, href: str) -> dict[str, Any]:
     return {"value": value, "href": href}
+
+
+def _rate_label(name: str) -> str:
+    return str(RATE_LABELS[name])  # resolved in the active language on each call (cheap enough for ~10 names)
 
 
 def _rate_block(name: str, counters: dict[str, int], prev: dict[str, int] | None, link: Any) -> dict[str, Any]:
@@ -263,7 +273,7 @@ def _rate_block(name: str, counters: dict[str, int], prev: dict[str, int] | None
     value = _rate(counters.get(n, 0), counters.get(d, 0))
     previous = _rate(prev.get(n, 0), prev.get(d, 0)) if prev is not None else None
     delta = round((value - previous) * 100, 1) if value is not None and previous is not None else None
-    return {"key": name, "label": str(RATE_LABELS[name]), "value": value,
+    return {"key": name, "label": _rate_label(name), "value": value,
             "percent": None if value is None else round(value * 100, 1),
             "numerator": _number(counters.get(n, 0), link(n)), "denominator": _number(counters.get(d, 0), link(d)),
             "previous": None if previous is None else round(previous * 100, 1), "delta": delta,
@@ -300,7 +310,8 @@ def breakdown(area: Any, dim: str, period: Period) -> list[dict[str, Any]] | Non
         def link(metric: str, key: str = key) -> str:
             return orders_href(area_code=area.code, metric=metric, start=period.start, end=period.end, dim=dim, key=key)
 
-        blocks = {name: _rate_block(name, counters, None, link) for name in RATES}
+        # The four rates the screen shows per row (the reports compute all six from the counters).
+        blocks = {name: _rate_block(name, counters, None, link) for name in SCREEN_RATES}
         out.append({"key": key, "label": labels.get(key, key), "accepted": _number(counters["accepted"], link("accepted")),
                     "rates": blocks, "rate_list": [blocks[name] for name in SCREEN_RATES], "counters": counters})
     return sorted(out, key=lambda r: (-r["accepted"]["value"], r["label"]))
