@@ -54,8 +54,7 @@ def revoke_codes(modeladmin: Any, request: Any, queryset: Any) -> None:
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
     list_display = ["address", "building", "unit", "room", "floor_area", "area", "code_version", "codes"]
-    search_fields = ["address", "building"]
-    list_filter = ["area"]
+    search_fields = ["address", "building"]  # no area filter: the city has thousands of areas
     autocomplete_fields = ["area", "grid"]
     readonly_fields = ["code_version", "code_revoked_at"]
     inlines = [ResidentInline]

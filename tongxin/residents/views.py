@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,9 +35,9 @@ from .ratelimit import RateLimited
 from .session import ResidentSession, session_end, session_read, session_start
 
 CODE_STATE_PAGES = {
-    CodeState.FORGED: (404, "二维码无效", "无法识别这个二维码。请确认扫描的是社区张贴在您家门口或店铺的二维码。"),
-    CodeState.REPLACED: (410, "二维码已更换", "这个二维码已经更换为新的二维码。请扫描社区新张贴的二维码，或联系网格员。"),
-    CodeState.REVOKED: (410, "二维码已停用", "这个二维码已停用。如需继续使用，请联系所在社区或网格员重新发放。"),
+    CodeState.FORGED: (404, _("二维码无效"), _("无法识别这个二维码。请确认扫描的是社区张贴在您家门口或店铺的二维码。")),
+    CodeState.REPLACED: (410, _("二维码已更换"), _("这个二维码已经更换为新的二维码。请扫描社区新张贴的二维码，或联系网格员。")),
+    CodeState.REVOKED: (410, _("二维码已停用"), _("这个二维码已停用。如需继续使用，请联系所在社区或网格员重新发放。")),
 }
 
 
@@ -68,6 +69,13 @@ def resident_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapper
 
 
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """The resident's 404: the same for a request of another household as for one that does not exist."""
+    response = render(request, "residents/not_found.html", {"session": getattr(request, "resident", None)}, status=404)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _place_label(place: Any) -> str:
     """What the signed-in resident sees of their place: their own address (never shown before login)."""
     return place.address if hasattr(place, "address") else str(place)
@@ -86,7 +94,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET" and session is not None and session.place == place and session.kind == services.code_kind(place):
         return redirect("residents:home")
     context: dict[str, Any] = {"token": token, "phone": "", "errors": {}, "sent": False, "message": "",
-                               "kind_label": "商户" if services.code_kind(place) == CodeKind.MERCHANT else "住户",
+                               "kind_label": _("商户") if services.code_kind(place) == CodeKind.MERCHANT else _("住户"),
                                "code_seconds": conf.login_code_seconds()}
     status = 200
     if request.method == "POST":
@@ -96,7 +104,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
             if action == "send":
                 services.login_code_request(place=place, phone=context["phone"], ip=client_ip(request))
                 context["sent"] = True
-                context["message"] = "如该手机号已在此登记，验证码已通过短信发送，请查收。"
+                context["message"] = _("如该手机号已在此登记，验证码已通过短信发送，请查收。")
             else:
                 login = services.login_code_verify(place=place, phone=context["phone"],
                                                    code=request.POST.get("code", ""), ip=client_ip(request))
@@ -218,7 +226,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         row = selectors.report_get(place=session.place, order_id=pk)
     except NotFound:
-        raise Http404("未找到该诉求") from None
+        return _not_found(request)
     return render(request, "residents/request_detail.html",
                   _detail_context(session, row, submitted=request.GET.get("submitted") == "1", errors={}))
 
@@ -230,7 +238,7 @@ def request_rate(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         row = selectors.report_get(place=session.place, order_id=pk)
     except NotFound:
-        raise Http404("未找到该诉求") from None
+        return _not_found(request)
     try:
         rating = services.report_rate(
             report=row.report, satisfaction=request.POST.get("satisfaction", ""),
