@@ -176,6 +176,18 @@ def places_manageable_by(actor: Any, model: type[Household] | type[Merchant]) ->
     return model.objects.filter(q)
 
 
+def buildings_manageable_by(actor: Any, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The buildings whose codes the actor may print: community, building, households (one grouped query)."""
+    from django.db.models import Count
+
+    rows = (
+        places_manageable_by(actor, Household).filter(code_revoked_at__isnull=True)
+        .values("area_id", "area__name", "building").annotate(households=Count("id"))
+        .order_by("area__name", "building")
+    )
+    return list(rows[:limit])
+
+
 def building_households(*, actor: Any, area_id: Any, building: str) -> list[Household]:
     """One building's households, in door order, for the print sheet (404 outside the actor's areas)."""
     rows = list(

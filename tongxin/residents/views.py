@@ -303,6 +303,16 @@ def code_image(request: HttpRequest, kind: str, pk: int, fmt: str) -> HttpRespon
 
 @login_required
 @require_GET
+def staff_codes(request: HttpRequest) -> HttpResponse:
+    """The staff's index of printable codes: every building in their areas, with its print sheet."""
+    buildings = selectors.buildings_manageable_by(request.user)
+    if not buildings and not selectors.places_manageable_by(request.user, selectors.Household).exists():
+        raise Http404()
+    return render(request, "residents/staff_codes.html", {"buildings": buildings})
+
+
+@login_required
+@require_GET
 def print_sheet(request: HttpRequest, area_id: int, building: str) -> HttpResponse:
     """One A4 page (or more, 12 to a page) of a building's labelled codes, ready to print."""
     try:

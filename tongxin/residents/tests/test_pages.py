@@ -280,3 +280,16 @@ def test_code_png_decodes_to_the_landing_url(client, place):
 def test_make_place_twice_is_independent(world):
     a = make_place(world)
     assert a.household.pk
+
+
+def test_staff_index_of_printable_buildings(client, place):
+    client.login(username="grid_worker", password="tongxin-test-pass")
+    page = client.get("/r/staff/")
+    body = page.content.decode()
+    assert page.status_code == 200 and "3号楼" in body
+    assert f"/r/staff/print/{place.world.community_a.pk}/3%E5%8F%B7%E6%A5%BC/" in body or "/r/staff/print/" in body
+    client.logout()
+    client.login(username="dispatcher_b", password="tongxin-test-pass")
+    assert client.get("/r/staff/").status_code == 404
+    client.logout()
+    assert client.get("/r/staff/").status_code == 302  # to the staff login
