@@ -318,4 +318,6 @@ def numbers(request: HttpRequest, area_code: str | None = None, level: Level | N
     if level is None:
         result["by_level"] = selectors.numbers_by_level(actor=actor(request), area_path=path, date_from=date_from,
                                                         date_to=date_to)
+        result["by_area"] = selectors.numbers_by_area(actor=actor(request), area_path=path, date_from=date_from,
+                                                      date_to=date_to)
     return result

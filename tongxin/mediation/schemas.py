@@ -220,6 +220,7 @@ class NumbersOut(Schema):
     follow_up_overdue: int
     targets: list[TargetOut]
     by_level: list[dict[str, Any]] = Field(default_factory=list)
+    by_area: list[dict[str, Any]] = Field(default_factory=list, description="One row per area one level below.")
 
 
 class CaseRef(Schema):

@@ -259,6 +259,32 @@ def numbers_by_level(*, actor: Any, area_path: str | None = None, date_from: dat
             for lv in reversed(Level)]
 
 
+def numbers_by_area(*, actor: Any, area_path: str | None = None, date_from: date | None = None,
+                    date_to: date | None = None) -> list[dict[str, Any]]:
+    """One row per area one level below ``area_path`` (default: below the actor's outermost area), down
+    to communities: the banners of the city, the towns of a banner…"""
+    from tongxin.regions.models import Area
+
+    scope = actor_scope(actor)
+    if area_path is None:
+        paths = [p for role in READER_ROLES for p in scope.area_roles.get(role, ())]
+        if scope.is_admin:
+            root = Area.objects.filter(parent__isnull=True).only("path").order_by("path").first()
+            paths = [root.path] if root else []
+        outer = sorted(p for p in set(paths) if not any(p != o and p.startswith(o) for o in paths))
+        if len(outer) != 1:
+            return []
+        area_path = outer[0]
+    parent = Area.objects.filter(path=area_path).only("pk").first()
+    if parent is None:
+        return []
+    children = (Area.objects.filter(parent=parent, level__in=["district", "town", "community"])
+                .defer("boundary").order_by("code"))
+    return [{"code": child.code, "label": child.name,
+             **mediation_numbers(actor=actor, area_path=child.path, date_from=date_from, date_to=date_to)}
+            for child in children]
+
+
 def follow_ups_due(*, before: datetime) -> QuerySet[DisputeCase]:
     """Agreed cases whose next follow-up falls before ``before`` (indexed on status, next_follow_up_at)."""
     return (DisputeCase.objects.filter(status=Status.AGREED, next_follow_up_at__isnull=False,

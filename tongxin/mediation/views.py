@@ -306,9 +306,10 @@ def numbers_page(request: HttpRequest) -> HttpResponse:
     path = _area_path(d.get("area_code"))
     total = selectors.mediation_numbers(actor=request.user, area_path=path, date_from=date_from, date_to=date_to)
     rows = selectors.numbers_by_level(actor=request.user, area_path=path, date_from=date_from, date_to=date_to)
+    areas = selectors.numbers_by_area(actor=request.user, area_path=path, date_from=date_from, date_to=date_to)
     base = urlencode([(k, v) for k, v in {"area_code": d.get("area_code") or "", "date_from": date_from.isoformat(),
                                            "date_to": date_to.isoformat()}.items() if v])
     return render(request, "mediation/numbers.html", {
-        "nav": "mediation", "form": form, "total": total, "rows": rows, "date_from": date_from, "date_to": date_to,
+        "nav": "mediation", "form": form, "total": total, "rows": rows, "areas": areas, "date_from": date_from, "date_to": date_to,
         "base": base, "targets": list(Target),
     })

@@ -136,3 +136,13 @@ def test_case_list_filters_by_target(mw, cases):
     assert titles(target=Target.BEFORE_LITIGATION, met=False) == ["c4", "c6"]
     assert titles(level=Level.TOWN) == ["c5", "c6"]
     assert titles(status="mediating") == ["c9"]
+
+
+def test_by_area(mw, cases):
+    rows = {r["code"]: r for r in selectors.numbers_by_area(actor=mw.user("leader"))}
+    assert set(rows) == {mw.w.district_a.code, mw.w.district_b.code}
+    assert rows[mw.w.district_a.code]["received"] == 10 and rows[mw.w.district_b.code]["received"] == 1
+    assert _targets(rows[mw.w.district_a.code])["within_community"] == (2, 5)
+    towns = selectors.numbers_by_area(actor=mw.user("leader"), area_path=mw.w.district_a.path)
+    assert [(r["label"], r["received"]) for r in towns] == [("甲街道", 9)]  # c7 happened at district level
+    assert selectors.numbers_by_area(actor=mw.user("m_town_b")) == []  # town B has no communities here
