@@ -21,6 +21,13 @@ def channel_owner_username() -> str:
         "TONGXIN_RESIDENTS_CHANNEL_USER", "residents-channel")
 
 
+def public_base_url(request_base: str) -> str:
+    """The address printed on stickers: TONGXIN_RESIDENTS_PUBLIC_URL (e.g. https://12345.ordos.gov.cn),
+    else the address the staff member is using — wrong when staff work on an intranet host."""
+    return (getattr(settings, "TONGXIN_RESIDENTS_PUBLIC_URL", None) or os.environ.get("TONGXIN_RESIDENTS_PUBLIC_URL", "")
+            or request_base).rstrip("/")
+
+
 def login_code_seconds() -> int:
     return _setting("TONGXIN_RESIDENT_CODE_SECONDS", 300)
 

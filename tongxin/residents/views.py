@@ -291,7 +291,7 @@ def code_image(request: HttpRequest, kind: str, pk: int, fmt: str) -> HttpRespon
     if kind not in CodeKind.values or fmt not in {"png", "svg"}:
         raise Http404()
     place = _staff_place(request, kind, pk)
-    url = services.code_url(place, base=request.build_absolute_uri("/"))
+    url = services.code_url(place, base=conf.public_base_url(request.build_absolute_uri("/")))
     if fmt == "png":
         response = HttpResponse(qr_png(url), content_type="image/png")
     else:
@@ -319,7 +319,7 @@ def print_sheet(request: HttpRequest, area_id: int, building: str) -> HttpRespon
         households = selectors.building_households(actor=request.user, area_id=area_id, building=building)
     except NotFound:
         raise Http404("未找到该楼栋") from None
-    base = request.build_absolute_uri("/")
+    base = conf.public_base_url(request.build_absolute_uri("/"))
     labels = [{"household": h, "svg": qr_svg(services.code_url(h, base=base), scale=3, xml_decl=False)}
               for h in households]
     pages = [labels[i:i + 12] for i in range(0, len(labels), 12)]

@@ -160,3 +160,16 @@ def test_forged_code_and_board_on_the_phone(phone, world):
     assert "垃圾清理" in text and "王小明" not in text and "路面塌陷" not in text
     _no_horizontal_scroll(page)
     screenshot(page, "resident-board")
+
+
+def test_grid_worker_prints_a_building(browser_page, login_as, world):
+    place = make_place(world)
+    page = browser_page
+    page.context.set_default_timeout(30_000)
+    login_as(page, "grid_worker")
+    page.goto(f"{page.base_url}/r/staff/")
+    assert "3号楼" in page.inner_text("#buildings")
+    page.goto(f"{page.base_url}/r/staff/print/{place.world.community_a.pk}/3号楼/")
+    assert page.locator(".label svg").count() == 2
+    assert "2单元 101" in page.inner_text(".labels")
+    screenshot(page, "resident-print-sheet")

@@ -293,3 +293,12 @@ def test_staff_index_of_printable_buildings(client, place):
     assert client.get("/r/staff/").status_code == 404
     client.logout()
     assert client.get("/r/staff/").status_code == 302  # to the staff login
+
+
+def test_printed_codes_carry_the_public_address(client, place, settings):
+    settings.TONGXIN_RESIDENTS_PUBLIC_URL = "https://12345.example.cn/"
+    client.login(username="admin", password="tongxin-test-pass")
+    svg = client.get(f"/r/staff/code/h/{place.household.pk}.svg").content
+    from tongxin.residents.qr import qr_svg
+
+    assert svg.decode() == qr_svg(f"https://12345.example.cn/r/{place.token}/")
