@@ -20,7 +20,7 @@ def test_demo_no_serve_seeds_prints_logins_and_is_idempotent(client):
     text = out.getvalue()
     assert "http://127.0.0.1:8000/" in text
     for username in ("operator", "dispatcher", "supervisor", "handler", "grid", "leader", "admin",
-                     "dispatcher_dongsheng", "leader_kangbashi"):
+                     "dispatcher_dongsheng", "leader_kangbashi", "mediator", "mediator_city"):
         assert f"  {username} " in text, username
     assert "tongxin-demo" in text
     count = WorkOrder.objects.count()
