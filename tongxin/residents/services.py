@@ -260,6 +260,12 @@ def login_code_verify(*, place: Household | Merchant, phone: str, code: str, ip:
                        code_version=place.code_version)
 
 
+def login_codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete one-time codes expired for longer than ``older_than`` (digests only, but no use keeping them)."""
+    deleted, _ = LoginCode.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
 # --- the channel owner ------------------------------------------------------------------------------------
 
 _owner_cache: dict[str, tuple[float, Any]] = {}

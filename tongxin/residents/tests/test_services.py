@@ -292,3 +292,17 @@ def test_large_photo_is_downscaled_upright_and_stripped():
     assert photo.point == (109.98, 39.8)
     stored = PILImage.open(io.BytesIO(photo.content.read()))
     assert not stored.getexif() and stored.size == (1500, 2000)
+
+
+def test_expired_login_codes_are_purged(place):
+    services.login_code_request(place=place.household, phone=PHONE, ip="10.0.0.1")
+    assert services.login_codes_purge() == 0
+    LoginCode.objects.update(expires_at=timezone.now() - timedelta(days=2))
+    assert services.login_codes_purge() == 1 and not LoginCode.objects.exists()
+    assert services.login_codes_purge() == 0
+
+
+def test_periodic_task_is_registered():
+    from tongxin.residents import tasks
+
+    assert callable(tasks.login_codes_purge_task)
