@@ -178,12 +178,15 @@ def _contribution_sql(ids: Sequence[int] | None) -> tuple[str, list[Any]]:
 def maps_ensure(*, force: bool = False) -> bool:
     """(Re)build the area closure and the category roots when an area or a category was added (counts
     differ) or when forced. Small tables: a few thousand rows for a city."""
+    from django.db.models import Count, Max
+
     from tongxin.regions.models import Area
     from tongxin.workorders.models import Category
 
     changed = False
-    areas = Area.objects.count()
-    if force or areas != AreaLink.objects.filter(is_top=1).count():
+    areas = Area.objects.aggregate(n=Count("id"), m=Max("id"))
+    linked = AreaLink.objects.filter(is_top=1).aggregate(n=Count("id"), m=Max("area_id"))
+    if force or (areas["n"], areas["m"]) != (linked["n"], linked["m"]):
         links = []
         for pk, path in Area.objects.values_list("pk", "path"):
             chain = [int(p) for p in path.strip("/").split("/") if p]
@@ -193,7 +196,9 @@ def maps_ensure(*, force: bool = False) -> bool:
         AreaLink.objects.all().delete()
         AreaLink.objects.bulk_create(links, batch_size=2000)
         changed = True
-    if force or Category.objects.count() != CategoryRoot.objects.count():
+    categories = Category.objects.aggregate(n=Count("id"), m=Max("id"))
+    rooted = CategoryRoot.objects.aggregate(n=Count("category_id"), m=Max("category_id"))
+    if force or (categories["n"], categories["m"]) != (rooted["n"], rooted["m"]):
         roots = [CategoryRoot(category_id=pk, root_id=int(path.strip("/").split("/")[0]))
                  for pk, path in Category.objects.values_list("pk", "path") if path.strip("/")]
         CategoryRoot.objects.all().delete()
@@ -328,7 +333,9 @@ def fold(*, now: datetime | None = None, overlap: int = OVERLAP, max_events: int
     while True:
         with transaction.atomic():
             cursor = _lock_cursor()
-            maps_changed = maps_ensure()
+            # New areas and categories join the maps before any fact is computed. (A category or an area
+            # *moved* to another parent changes old orders' roots: the nightly rebuild corrects those.)
+            maps_ensure()
             top = _max_event_id()
             last = cursor.last_event_id
             upper = min(top, last + max_events)
@@ -341,9 +348,6 @@ def fold(*, now: datetime | None = None, overlap: int = OVERLAP, max_events: int
                 due |= set(AssignmentFact.objects.filter(recheck_at__lte=clock).values_list("order_id", flat=True))
                 result.rechecked = len(due - orders)
                 orders |= due
-                if maps_changed:
-                    # A category moved or appeared: facts may carry a stale root; re-derive them all.
-                    orders |= set(OrderFact.objects.values_list("order_id", flat=True))
             for batch in _chunks(sorted(orders), BATCH):
                 result.rows_changed += _refold(batch, clock)
             result.orders += len(orders)

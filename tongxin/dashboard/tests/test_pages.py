@@ -166,3 +166,15 @@ def test_nav_entry(world) -> None:
 
     assert "dashboard" in {e["key"] for e in workbench_entries(world.user("leader"))}
     assert "dashboard" not in {e["key"] for e in workbench_entries(world.user("handler"))}
+
+
+def test_gauges_when_the_mediation_app_is_missing(world, city, monkeypatch) -> None:
+    import sys
+    from datetime import date
+
+    from tongxin.dashboard.selectors import mediation_gauges, period_to_date
+
+    monkeypatch.setitem(sys.modules, "tongxin.mediation.selectors", None)  # import now raises ImportError
+    assert mediation_gauges(world.user("leader"), world.city, period_to_date("month", date(2026, 11, 30))) is None
+    page = client_for("leader").get("/dashboard/").content.decode()
+    assert page.count("暂无数据") >= 4
