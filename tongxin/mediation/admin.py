@@ -11,7 +11,7 @@ from .services import AREA_TO_LEVEL
 
 def _grant_mediator_role(mediator: Mediator, actor) -> None:
     """A mediator with a login needs the mediator role on the organisation's area (as mediator_ensure does)."""
-    if mediator.user_id is not None:
+    if mediator.user is not None:
         role_grant(user=mediator.user, role=Role.MEDIATOR, area=mediator.org.area, actor=actor)
 
 

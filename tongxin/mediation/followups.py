@@ -35,7 +35,7 @@ class FollowUpSweepReport:
 
 def _recipients(org: MediationOrg) -> list[Any]:
     return [m.user for m in org.mediators.filter(active=True, user__isnull=False, user__is_active=True)
-            .select_related("user")]
+            .select_related("user") if m.user is not None]
 
 
 def _centre_above(case: DisputeCase) -> MediationOrg | None:
@@ -56,6 +56,8 @@ def follow_up_sweep(*, now: datetime | None = None, dry_run: bool = False) -> Fo
     report = FollowUpSweepReport(dry_run=dry_run)
     for case in follow_ups_due(before=now + REMIND_AHEAD):
         due = case.next_follow_up_at
+        if due is None:  # the query excludes it; the check is for the type checker
+            continue
         overdue = due < now
         stamp = due.isoformat()
         local_due = timezone.localtime(due)

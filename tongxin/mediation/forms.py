@@ -18,6 +18,12 @@ TEXTAREA = forms.Textarea(attrs={"rows": 3})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def set_choices(form: forms.Form, name: str, choices: list[tuple[Any, Any]]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
 class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -42,8 +48,8 @@ class HandoverForm(VersionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.case is not None:
-            self.fields["to_org_id"].choices = [("", _("请选择组织"))] + [
-                (o.pk, f"{o.name}（{o.get_level_display()}）") for o in selectors.handover_targets(self.case, self.kind)]
+            set_choices(self, "to_org_id", [("", _("请选择组织"))] + [
+                (o.pk, f"{o.name}（{o.get_level_display()}）") for o in selectors.handover_targets(self.case, self.kind)])
 
 
 class EscalateForm(HandoverForm):
@@ -58,7 +64,7 @@ class JointForm(VersionForm):
         super().__init__(*args, **kwargs)
         if self.case is not None:
             leaders = sorted(users_with_area_role({Role.LEADER}, self.case.area_path), key=lambda u: u.pk)
-            self.fields["leader_id"].choices = [("", _("请选择领导"))] + [(u.pk, str(u)) for u in leaders]
+            set_choices(self, "leader_id", [("", _("请选择领导"))] + [(u.pk, str(u)) for u in leaders])
 
 
 class SessionForm(VersionForm):
@@ -76,7 +82,7 @@ class SessionForm(VersionForm):
             own = list(self.case.owner_org.mediators.filter(active=True))
             experts = [m for m in selectors.mediator_search(speciality=self.case.dispute_type, experts_only=True, limit=20)
                        if m.org_id != self.case.owner_org_id]
-            self.fields["mediator_ids"].choices = [(m.pk, f"{m.name}（{m.org.name}）") for m in own + experts]
+            set_choices(self, "mediator_ids", [(m.pk, f"{m.name}（{m.org.name}）") for m in own + experts])
 
 
 class AgreeForm(VersionForm):
@@ -121,7 +127,7 @@ class CaseForm(forms.Form):
 
     def __init__(self, *args: Any, orgs: list[Any] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["org_id"].choices = [(o.pk, o.name) for o in orgs]
+        set_choices(self, "org_id", [(o.pk, o.name) for o in orgs])
         for i in range(3):
             required = i == 0
             self.fields[f"party{i}_name"] = forms.CharField(label=_("当事人姓名或名称"), max_length=100, required=required)
@@ -148,7 +154,7 @@ class FromWorkOrderForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["org_id"].choices = [(o.pk, f"{o.name}") for o in selectors.org_list()]
+        set_choices(self, "org_id", [(o.pk, f"{o.name}") for o in selectors.org_list()])
 
 
 class CaseFilterForm(forms.Form):

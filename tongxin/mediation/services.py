@@ -132,7 +132,8 @@ def _allocate_number(now: datetime) -> str:
 def _notify_org(org: MediationOrg, *, kind: str, title: str, case: DisputeCase, dedupe_key: str | None = None) -> int:
     from tongxin.accounts.services import notification_send
 
-    users = [m.user for m in org.mediators.filter(active=True, user__isnull=False, user__is_active=True).select_related("user")]
+    users = [m.user for m in org.mediators.filter(active=True, user__isnull=False, user__is_active=True)
+             .select_related("user") if m.user is not None]
     if not users:
         return 0
     return notification_send(recipients=users, kind=kind, title=title, object_type="mediation_case",

@@ -183,7 +183,7 @@ def _session(kind: str) -> Callable[[HttpRequest, Any, dict[str, Any]], Any]:
     return call
 
 
-ACTIONS: dict[str, tuple[type[forms.Form], Callable[[HttpRequest, Any, dict[str, Any]], Any]]] = {
+ACTIONS: dict[str, tuple[type[f.VersionForm], Callable[[HttpRequest, Any, dict[str, Any]], Any]]] = {
     Action.MEDIATE: (f.NoteForm, lambda r, c, d: services.case_mediate(case_id=c.pk, actor=r.user, note=d["note"],
                                                                         version=d["version"])),
     Action.ROUTE: (f.HandoverForm, lambda r, c, d: services.case_route(case_id=c.pk, actor=r.user,
@@ -217,6 +217,13 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable[[HttpRequest, Any, dict[str,
 }
 
 
+def _action_label(action: str) -> str:
+    try:
+        return str(Action(action).label)
+    except ValueError:
+        return action
+
+
 def _case_or_404(request: HttpRequest, pk: int) -> Any:
     _require_reader(request)
     case = selectors.case_get(actor=request.user, case_id=pk)
@@ -238,13 +245,9 @@ def _render_case(request: HttpRequest, case: Any, *, bound: dict[str, forms.Form
     parties = [{"p": p, "phone": p.phone if revealed == p.pk else mask_phone(p.phone),
                 "id_number": p.id_number if revealed == p.pk else mask_id_number(p.id_number),
                 "revealed": revealed == p.pk} for p in case.parties.all()]
-    events = selectors.case_timeline(case)
-    for event in events:
-        try:
-            event.action_label = Action(event.action).label
-        except ValueError:
-            event.action_label = event.action
-        event.status_label = Status(event.to_status).label if event.to_status != event.from_status else ""
+    events = [{"e": event, "action_label": _action_label(event.action),
+               "status_label": Status(event.to_status).label if event.to_status != event.from_status else ""}
+              for event in selectors.case_timeline(case)]
     return render(request, "mediation/case.html", {
         "nav": "mediation", "case": case, "parties": parties, "timeline": events, "action_forms": action_forms,
         "pending": selectors.case_pending_handover(case),
