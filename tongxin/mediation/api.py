@@ -294,6 +294,12 @@ def case_close(request: HttpRequest, case_id: CaseId, payload: NoteIn) -> dict[s
     return _done(request, case_id)
 
 
+@router.post("/mediation/cases/{case_id}/reopen", response=DETAIL, summary="Agreement not kept: mediate again")
+def case_reopen(request: HttpRequest, case_id: CaseId, payload: RequiredNoteIn) -> dict[str, Any]:
+    services.case_reopen(case_id=case_id, actor=actor(request), **payload.dict())
+    return _done(request, case_id)
+
+
 @router.post("/mediation/cases/{case_id}/withdraw", response=DETAIL, summary="Withdraw")
 def case_withdraw(request: HttpRequest, case_id: CaseId, payload: RequiredNoteIn) -> dict[str, Any]:
     services.case_withdraw(case_id=case_id, actor=actor(request), **payload.dict())

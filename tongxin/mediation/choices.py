@@ -108,6 +108,7 @@ class Action(models.TextChoices):
     FAIL = "fail", _("调解不成")
     FOLLOW_UP = "follow_up", _("回访")
     CLOSE = "close", _("结案（稳定）")
+    REOPEN = "reopen", _("协议未履行，重新调解")
     WITHDRAW = "withdraw", _("撤回")
     RAISE_WORK_ORDER = "raise_work_order", _("转办工单")
 

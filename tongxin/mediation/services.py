@@ -596,6 +596,21 @@ def case_close(*, case_id: Any, actor: Any, note: str = "", version: int | None 
 
 
 @transaction.atomic
+def case_reopen(*, case_id: Any, actor: Any, note: str, version: int | None = None) -> DisputeCase:
+    """The agreement is not being kept (a follow-up found it unstable): mediate again. The case leaves the
+    concluded cases until it is concluded again (agreement or failure), then counts at that moment."""
+    case = _locked(case_id, actor, version=version)
+    transition, role = check_transition(case, Action.REOPEN, actor)
+    note = _text(note, "note", label="重新调解理由")
+    previous = {"agreed_at": case.agreed_at.isoformat() if case.agreed_at else None,
+                "concluded_at": case.concluded_at.isoformat() if case.concluded_at else None}
+    case.concluded_at, case.concluded_level, case.next_follow_up_at = None, "", None
+    apply_transition(case, Action.REOPEN, actor=actor, role=role, transition=transition, note=note, data=previous,
+                     update_fields=["concluded_at", "concluded_level", "next_follow_up_at"])
+    return case
+
+
+@transaction.atomic
 def case_withdraw(*, case_id: Any, actor: Any, note: str, version: int | None = None) -> DisputeCase:
     """撤回: the applicant withdraws (not counted in any target)."""
     return _simple(Action.WITHDRAW, case_id=case_id, actor=actor, note=note, version=version, required=True,

@@ -210,6 +210,8 @@ ACTIONS: dict[str, tuple[type[f.VersionForm], Callable[[HttpRequest, Any, dict[s
         case_id=c.pk, actor=r.user, note=d["note"], stable=d["stable"], version=d["version"])),
     Action.CLOSE: (f.NoteForm, lambda r, c, d: services.case_close(case_id=c.pk, actor=r.user, note=d["note"],
                                                                     version=d["version"])),
+    Action.REOPEN: (f.RequiredNoteForm, lambda r, c, d: services.case_reopen(
+        case_id=c.pk, actor=r.user, note=d["note"], version=d["version"])),
     Action.WITHDRAW: (f.RequiredNoteForm, lambda r, c, d: services.case_withdraw(
         case_id=c.pk, actor=r.user, note=d["note"], version=d["version"])),
     Action.RAISE_WORK_ORDER: (f.RaiseWorkOrderForm, lambda r, c, d: services.case_raise_work_order(

@@ -63,6 +63,7 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     (Status.AGREED, Action.CONFIRM): Transition(None),
     (Status.AGREED, Action.FOLLOW_UP): Transition(None),
     (Status.AGREED, Action.CLOSE): Transition(Status.CLOSED),
+    (Status.AGREED, Action.REOPEN): Transition(Status.MEDIATING),
     (Status.AGREED, Action.RAISE_WORK_ORDER): Transition(None),
     (Status.CLOSED, Action.CONFIRM): Transition(None),
 }

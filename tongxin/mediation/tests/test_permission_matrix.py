@@ -50,6 +50,7 @@ POST /mediation/cases/{case_id}/fail                        | 200  403  404  403
 POST /mediation/cases/{case_id}/follow-ups                  | 200  403  404  403  404  404  401
 POST /mediation/cases/{case_id}/close                       | 200  403  404  403  404  404  401
 POST /mediation/cases/{case_id}/withdraw                    | 200  403  404  403  404  404  401
+POST /mediation/cases/{case_id}/reopen                      | 200  403  404  403  404  404  401
 POST /mediation/cases/{case_id}/work-orders                 | 201  403  404  403  404  404  401
 GET  /mediation/numbers                                     | 200  200  200  200  200  200  401
 """
@@ -144,6 +145,7 @@ CASES: dict[str, tuple[Builder, Callable[[Any], dict[str, Any]]]] = {
     "POST /mediation/cases/{case_id}/follow-ups": (agreed, lambda mw: {"note": "稳定"}),
     "POST /mediation/cases/{case_id}/close": (followed_up, lambda mw: {}),
     "POST /mediation/cases/{case_id}/withdraw": (received, lambda mw: {"note": "撤回"}),
+    "POST /mediation/cases/{case_id}/reopen": (agreed, lambda mw: {"note": "协议未履行"}),
     "POST /mediation/cases/{case_id}/work-orders": (raising, lambda mw: {"content": "请住建部门处理"}),
     "GET /mediation/numbers": (none, lambda mw: {}),
 }

@@ -255,3 +255,25 @@ def test_session_lists_its_mediators_including_experts(mw):
     with pytest.raises(ValidationFailed) as exc:
         services.case_session_record(case_id=case.pk, actor=mw.user("m_comm"), place="p", notes="n", mediator_ids=[99999])
     assert "mediator_ids" in exc.value.fields
+
+
+def test_reopen_after_an_unstable_follow_up(mw):
+    from tongxin.mediation import selectors
+
+    case = new_case(mw)
+    me = mw.user("m_comm")
+    services.case_mediate(case_id=case.pk, actor=me)
+    services.case_agree(case_id=case.pk, actor=me, text="分期付款")
+    assert selectors.mediation_numbers(actor=me)["concluded"] == 1
+    services.case_follow_up(case_id=case.pk, actor=me, note="第二期未付", stable=False)
+    with pytest.raises(ValidationFailed):
+        services.case_close(case_id=case.pk, actor=me)
+    with pytest.raises(ValidationFailed):
+        services.case_reopen(case_id=case.pk, actor=me, note="")
+    case = services.case_reopen(case_id=case.pk, actor=me, note="协议未履行，重新调解")
+    assert case.status == Status.MEDIATING and case.concluded_at is None and case.next_follow_up_at is None
+    assert selectors.mediation_numbers(actor=me)["concluded"] == 0  # out of the targets until concluded again
+    case = services.case_fail(case_id=case.pk, actor=me, guidance="litigation", note="引导诉讼")
+    assert case.concluded_at is not None and case.concluded_level == "community"
+    reopen = case.events.get(action=Action.REOPEN)
+    assert reopen.data["agreed_at"] is not None
