@@ -363,7 +363,7 @@ def report_create(
     except ValidationFailed as exc:
         errors.update(exc.fields)
         point = None
-    if point_source not in (PointSource.DEVICE, PointSource.MAP):
+    if point_source not in (PointSource.DEVICE, PointSource.MAP, PointSource.EXIF):  # exif: read by the page
         point_source = PointSource.DEVICE
     prepared = []
     if "photos" not in errors:

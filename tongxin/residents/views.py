@@ -10,6 +10,7 @@ the server has confirmed it, sets the point from the phone or a tap on the map.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -33,6 +34,8 @@ from .choices import CodeKind, CodeState, PointSource
 from .qr import qr_png, qr_svg
 from .ratelimit import RateLimited
 from .session import ResidentSession, session_end, session_read, session_start
+
+logger = logging.getLogger(__name__)
 
 CODE_STATE_PAGES = {
     CodeState.FORGED: (404, _("二维码无效"), _("无法识别这个二维码。请确认扫描的是社区张贴在您家门口或店铺的二维码。")),
@@ -188,6 +191,9 @@ def suggest(request: HttpRequest) -> HttpResponse:
         try:
             result = classify(text=text)
         except ClassifierUnavailable:
+            result = None
+        except Exception:  # a broken model must not break the resident's form: no suggestion then
+            logger.exception("category suggestion failed")
             result = None
     chips = [t for t in (result or {}).get("top", []) if t.get("category")] if result else []
     return render(request, "residents/_suggest.html", {"chips": chips[:3]})

@@ -173,3 +173,28 @@ def test_grid_worker_prints_a_building(browser_page, login_as, world):
     assert page.locator(".label svg").count() == 2
     assert "2单元 101" in page.inner_text(".labels")
     screenshot(page, "resident-print-sheet")
+
+
+def test_a_large_photo_is_shrunk_on_the_phone_and_its_gps_point_used(phone, world):
+    from PIL import Image
+
+    from tongxin.workorders.models import Attachment
+
+    place = make_place(world)
+    page = phone
+    _sign_in(page, place.token)
+    page.goto(f"{page.base_url}/r/report/")
+    page.fill("#id_content", "广场地砖破损")
+    big = jpeg_bytes((4000, 3000), gps=(107.15, 37.15))
+    page.set_input_files("#id_photos", files=[{"name": "IMG_0001.JPG", "mimeType": "image/jpeg", "buffer": big}])
+    page.wait_for_function("document.getElementById('photo-hint').textContent.indexOf('已为您压缩 1 张') >= 0")
+    assert page.input_value("#id_point_source") == "exif"
+    assert abs(float(page.input_value("#id_lat")) - 37.15) < 1e-4 and abs(float(page.input_value("#id_lng")) - 107.15) < 1e-4
+    sent = page.evaluate("[document.getElementById('id_photos').files[0].name, document.getElementById('id_photos').files[0].size]")
+    assert sent[0] == "IMG_0001.jpg"
+    page.click("#submit-report")
+    page.wait_for_url(re.compile(r"/r/requests/\d+/\?submitted=1$"))
+    report = Report.objects.get()
+    assert report.point_source == "exif" and (round(report.lat, 4), round(report.lng, 4)) == (37.15, 107.15)
+    stored = Image.open(Attachment.objects.get(order=report.order).file)
+    assert max(stored.size) == 2000 and not stored.getexif()
