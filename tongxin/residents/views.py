@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -103,6 +104,10 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         context["phone"] = (request.POST.get("phone") or "").strip()[:20]
         action = request.POST.get("action")
+        if action != "login" and re.fullmatch(r"\s*[0-9]{6}\s*", request.POST.get("code") or ""):
+            # Enter in the code field submits the form with its first button (获取验证码): a typed code
+            # means the resident wants to sign in.
+            action = "login"
         try:
             if action == "send":
                 services.login_code_request(place=place, phone=context["phone"], ip=client_ip(request))

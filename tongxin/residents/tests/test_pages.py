@@ -302,3 +302,11 @@ def test_printed_codes_carry_the_public_address(client, place, settings):
     from tongxin.residents.qr import qr_svg
 
     assert svg.decode() == qr_svg(f"https://12345.example.cn/r/{place.token}/")
+
+
+def test_enter_in_the_code_field_signs_in(client, place, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/r/{place.token}/", {"action": "send", "phone": PHONE})
+    # Implicit submission sends the form's first button (获取验证码) with the typed code.
+    response = client.post(f"/r/{place.token}/", {"action": "send", "phone": PHONE, "code": last_sms_code(PHONE)})
+    assert response.status_code == 302 and response["Location"] == "/r/home/"
