@@ -53,3 +53,18 @@ def test_overdue_visible_to_the_centre(mw):
     # After the follow-up the next one is 15 days away: no longer overdue.
     services.case_follow_up(case_id=case.pk, actor=mw.user("m_comm"), note="已履行")
     assert selectors.mediation_numbers(actor=mw.user("m_town"))["follow_up_overdue"] == 0
+
+
+def test_command_dry_run(mw):
+    import io
+
+    from django.core.management import call_command
+
+    case = _agreed(mw)
+    type(case).objects.filter(pk=case.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1))
+    out = io.StringIO()
+    call_command("mediation_follow_ups", "--dry-run", stdout=out)
+    assert "超期 1" in out.getvalue() and "演练" in out.getvalue()
+    assert not Notification.objects.exists()
+    call_command("mediation_follow_ups", stdout=io.StringIO())
+    assert Notification.objects.count() == 2
