@@ -26,7 +26,7 @@ from .session import COOKIE, session_read, session_start
 from .views import client_ip
 
 router = Router(tags=["residents"])
-KIND_NAMES = {CodeKind.HOUSEHOLD: "household", CodeKind.MERCHANT: "merchant"}
+KIND_NAMES: dict[str, str] = {CodeKind.HOUSEHOLD: "household", CodeKind.MERCHANT: "merchant"}
 
 
 class ResidentAuth(APIKeyCookie):

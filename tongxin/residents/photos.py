@@ -81,7 +81,7 @@ def photo_prepare(upload: Any, *, field: str = "photos") -> Photo:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
                 raise ValidationFailed(fields={field: "只接受 JPEG、PNG、WebP 或 GIF 图片"})
             if image.width * image.height > conf.MAX_PHOTO_PIXELS:

@@ -144,6 +144,7 @@ def board_items(*, category_code: str = "", since: datetime | None = None, limit
                   status_label=resident_status_label(status), category=category or "未分类",
                   accepted_on=accepted.date().isoformat())
         for lat, lng, status, category, accepted in rows
+        if lat is not None and lng is not None  # filtered above; says so to the type checker
     ]
 
 

@@ -38,7 +38,7 @@ from .session import ResidentSession, session_end, session_read, session_start
 
 logger = logging.getLogger(__name__)
 
-CODE_STATE_PAGES = {
+CODE_STATE_PAGES: dict[str, tuple[int, Any, Any]] = {
     CodeState.FORGED: (404, _("二维码无效"), _("无法识别这个二维码。请确认扫描的是社区张贴在您家门口或店铺的二维码。")),
     CodeState.REPLACED: (410, _("二维码已更换"), _("这个二维码已经更换为新的二维码。请扫描社区新张贴的二维码，或联系网格员。")),
     CodeState.REVOKED: (410, _("二维码已停用"), _("这个二维码已停用。如需继续使用，请联系所在社区或网格员重新发放。")),
@@ -94,6 +94,7 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
     if resolution.state != CodeState.VALID:
         return _code_error(request, resolution.state)
     place = resolution.place
+    assert place is not None  # a valid code always names its place
     session = session_read(request)
     if request.method == "GET" and session is not None and session.place == place and session.kind == services.code_kind(place):
         return redirect("residents:home")
