@@ -621,7 +621,7 @@ def case_withdraw(*, case_id: Any, actor: Any, note: str, version: int | None = 
 def case_raise_work_order(*, case_id: Any, actor: Any, content: str, kind: str = Kind.HELP,
                           category_code: str | None = None, version: int | None = None) -> Any:
     """A case asks a department to act: a 12345 work order (workorders.services.work_order_create), linked
-    both ways. The actor needs an intake role (e.g. 话务员) in the case's area as well."""
+    both ways. Mediators of the case's area may create it (workorders' CREATE_ROLES, channel walk_in)."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.RAISE_WORK_ORDER, actor)
     content = _text(content, "content", label="转办内容")

@@ -12,7 +12,6 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from django.db import transaction
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -23,14 +22,13 @@ from pydantic import AwareDatetime
 
 from tongxin.accounts.choices import CENTRE_ROLES, Role
 from tongxin.accounts.selectors import actor_scope
-from tongxin.core.audit import audit_record
-from tongxin.core.choices import AuditEventType
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.masking import mask_name, mask_phone
 
 from . import selectors, services
 from .choices import Action, AssignmentRole, Channel, ExtensionStatus, Kind, Status, Urgency
 from .models import Category, ExtensionRequest, WorkOrder, WorkOrderAssignment
+from .privacy import work_order_citizen_reveal
 from .schemas import (
     ERRORS,
     MAX_ID,
@@ -327,22 +325,10 @@ def work_order_citizen(request: HttpRequest, order_id: OrderId, response: HttpRe
     """The unmasked name and phone, for the roles that call citizens back: operators, dispatchers and
     supervisors of the order's area, and handlers of its lead department. Every reveal writes an audit
     event (personal_data_reveal) in the same transaction; the answer must not be cached."""
-    user = actor(request)
-    with transaction.atomic():
-        order = _visible(user, order_id)
-        scope = actor_scope(user)
-        role = scope.area_role_covers(CENTRE_ROLES, order.area_path) or scope.department_role_covers(
-            {Role.HANDLER}, order.lead_department_id
-        )
-        if role is None:
-            raise PermissionDenied("您的角色无权查看诉求人的姓名和电话")
-        audit_record(
-            actor=user, event_type=AuditEventType.PERSONAL_DATA_REVEAL, object_type="workorder", object_id=order.pk,
-            data={"number": order.number, "fields": ["citizen_name", "citizen_phone"], "role": role},
-        )
+    reveal = work_order_citizen_reveal(actor=actor(request), order_id=order_id, via="api")
     response["Cache-Control"] = "no-store"
-    return {"order_id": order.pk, "number": order.number, "citizen_name": order.citizen_name,
-            "citizen_phone": order.citizen_phone, "anonymous": order.anonymous}
+    return {"order_id": reveal.order_id, "number": reveal.number, "citizen_name": reveal.citizen_name,
+            "citizen_phone": reveal.citizen_phone, "anonymous": reveal.anonymous}
 
 
 @router.get("/work-orders/{order_id}/dispatch-suggestion", response={200: DispatchSuggestionOut, **ERRORS},

@@ -63,6 +63,9 @@ from .workflow import apply_transition, check_transition
 PHONE_RE = re.compile(r"^\+?[0-9][0-9-]{4,19}$")
 # Who may record a new request, and through which channels.
 INTAKE_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.GRID_WORKER})
+# Who may record a new order: the intake roles, and mediators, whose dispute cases raise work orders for
+# departments (walk-in channel: the parties came to the mediation centre). Mediators take no other step.
+CREATE_ROLES = INTAKE_ROLES | {Role.MEDIATOR}
 REPEAT_WINDOW = timedelta(days=30)
 MAX_NOTE_CHARS = 2000
 
@@ -231,13 +234,15 @@ def _intake_prepare(
     if citizen_phone and not PHONE_RE.match(citizen_phone):
         raise ValidationFailed(fields={"citizen_phone": "电话号码格式不正确"})
     location = _resolve_location(lat=lat, lng=lng, crs=crs, area_code=area_code, cached=cached)
-    role = scope.area_role_covers(INTAKE_ROLES, location.area.path)
+    role = scope.area_role_covers(CREATE_ROLES, location.area.path)
     if role is None and not scope.is_admin:
-        if not scope.roles & INTAKE_ROLES:
+        if not scope.roles & CREATE_ROLES:
             raise PermissionDenied("您的角色不能受理诉求")
         raise ValidationFailed(fields={"area_code": "该位置不在您的管辖范围内"})
     if role == Role.GRID_WORKER and channel != Channel.GRID:
         raise ValidationFailed(fields={"channel": "网格员上报的渠道必须为 grid"})
+    if role == Role.MEDIATOR and channel != Channel.WALK_IN:
+        raise ValidationFailed(fields={"channel": "调解员转办的渠道必须为 walk_in"})
     now = accepted_at or timezone.now()
     order = WorkOrder(
         number="", channel=channel, kind=kind, urgency=urgency, status=Status.ACCEPTED, title=title,

@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from tongxin.accounts.choices import Role
-from tongxin.accounts.services import role_grant
 from tongxin.core.models import AuditEvent
 from tongxin.mediation import services
 from tongxin.mediation.models import CaseEvent, DisputeCase
@@ -110,7 +108,6 @@ def followed_up(mw):
 
 def raising(mw):
     case, owner = mediating(mw)
-    role_grant(user=mw.user("m_comm"), role=Role.OPERATOR, area=mw.w.community_a)  # intake needs an intake role
     return case, owner
 
 
