@@ -25,7 +25,7 @@ from .choices import (
     Status,
     Target,
 )
-from .models import CaseEvent, DisputeCase, MediationOrg, Mediator
+from .models import CaseEvent, CaseWorkOrderLink, DisputeCase, MediationOrg, Mediator
 
 READER_ROLES = frozenset({Role.MEDIATOR, Role.LEADER, Role.SUPERVISOR})
 COMMUNITY_DEPTH = LEVEL_DEPTH[Level.COMMUNITY]
@@ -290,3 +290,11 @@ def follow_ups_due(*, before: datetime) -> QuerySet[DisputeCase]:
     return (DisputeCase.objects.filter(status=Status.AGREED, next_follow_up_at__isnull=False,
                                        next_follow_up_at__lt=before)
             .select_related("owner_org").order_by("next_follow_up_at"))
+
+
+def cases_for_work_order(*, actor: Any, order_id: int) -> list[tuple[DisputeCase, str]]:
+    """The dispute cases linked to a work order (it came from the order, or raised it) that the actor
+    may see, with the link's direction — for the order page."""
+    links = (CaseWorkOrderLink.objects.filter(work_order_id=order_id, case__in=cases_visible_to(actor))
+             .select_related("case").order_by("created_at"))
+    return [(link.case, link.get_direction_display()) for link in links]

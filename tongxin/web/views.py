@@ -20,6 +20,7 @@ from tongxin.accounts.choices import Role
 from tongxin.accounts.models import RoleAssignment
 from tongxin.core.errors import NotFound, PermissionDenied
 from tongxin.core.masking import mask_name, mask_phone
+from tongxin.mediation.selectors import cases_for_work_order
 from tongxin.regions.models import Area
 from tongxin.regions.selectors import area_ancestor_ids
 from tongxin.workorders.choices import Action, AssignmentRole, Status
@@ -126,6 +127,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "citizen_name": mask_name(order.citizen_name), "citizen_phone": mask_phone(order.citizen_phone),
         "co_departments": co_departments, "attachments": attachments, "map_data": map_data,
         "related": related_orders(actor=request.user, order=order),
+        "cases": cases_for_work_order(actor=request.user, order_id=order.pk),
         "can_reveal": bool((order.citizen_name or order.citizen_phone) and not order.anonymous
                            and citizen_reveal_role(actor=request.user, order=order)),
     })

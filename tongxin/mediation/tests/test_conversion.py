@@ -70,3 +70,15 @@ def test_case_raises_a_work_order(mw):
     assert link.direction == "raised" and link.work_order == order
     event = case.events.get(action=Action.RAISE_WORK_ORDER)
     assert event.data["work_order"] == order.number
+
+
+def test_the_order_page_links_to_its_case(mw, client):
+    order = _order(mw)
+    case = services.case_from_work_order(actor=mw.user("dispatcher"), order_id=order.pk, org_id=mw.community.pk,
+                                         dispute_type="neighbourhood")
+    client.force_login(mw.user("leader"))  # reads both the order and the case
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    assert case.number in html and f"/mediation/{case.pk}/" in html
+    client.force_login(mw.user("dispatcher"))  # sees the order, but no mediation case: no link
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    assert order.number in html and f"/mediation/{case.pk}/" not in html  # (the timeline comment names it)
