@@ -422,7 +422,8 @@ def screen_data(*, actor: Any, area: Any, period_kind: str = "month", now: datet
         "today": {"accepted": _number(today_row["accepted"], link_today("accepted")),
                   "replied": _number(today_row["replied"], link_today("replied"))},
         "volume": {"accepted": _number(current["accepted"], link_period("accepted")),
-                   "previous": previous["accepted"],
+                   "previous": _number(previous["accepted"], orders_href(
+                       area_code=area.code, metric="accepted", start=period.prev_start, end=period.prev_end)),
                    "delta": (round((current["accepted"] - previous["accepted"]) / previous["accepted"] * 100, 1)
                              if previous["accepted"] else None)},
         "state": {"open": _number(state["open"], orders_href(area_code=area.code, metric="open")),
