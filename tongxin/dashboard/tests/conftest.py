@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tongxin.dashboard.rollups import fold
-from tongxin.web.tests.conftest import _chromium, browser_page, login_as  # noqa: F401
 from tongxin.workorders import services as s
 from tongxin.workorders.tests.engine_helpers import at, time_travel
 
