@@ -3,10 +3,18 @@ database never leaves a stale calendar, area index or SLA table behind."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 from django.test import override_settings
 
-from tongxin.testing import World, build_world
+from tongxin.testing import PASSWORD, World, build_world
+
+CHROMIUM = os.environ.get("TONGXIN_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -34,3 +42,56 @@ def _clear_process_caches():
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+# --- the browser (Debian's Chromium through Playwright, against pytest-django's live_server) -----------
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM}: install it (apt-get install chromium fonts-noto-cjk; ./dev test does when root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed: pip install -e '.[dev]'")
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
+    # with a running loop unless told that this is deliberate (the tests' own ORM calls stay synchronous).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"], headless=True,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(_chromium, live_server) -> Iterator[Any]:
+    """A fresh browser context (own cookies) on a 1280×900 page; ``page.base_url`` is the live server."""
+    context = _chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.base_url = live_server.url
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def login_as() -> Callable[[Any, str], None]:
+    """``login_as(page, "handler")``: sign in through the real login form."""
+
+    def _login(page: Any, username: str) -> None:
+        page.context.clear_cookies()
+        page.goto(f"{page.base_url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{page.base_url}/")
+
+    return _login
+
+

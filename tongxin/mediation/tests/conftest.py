@@ -13,11 +13,8 @@ from tongxin.mediation import services
 from tongxin.mediation.choices import DisputeType, Language, OrgKind
 from tongxin.mediation.models import MediationOrg
 from tongxin.testing import World, make_user
-from tongxin.web.tests.conftest import (  # noqa: F401 - the browser harness, re-exported
-    _chromium,
+from tongxin.web.tests.conftest import (  # noqa: F401 - fast passwords and STATIC_ROOT, re-exported
     _fast_passwords_and_static_root,
-    browser_page,
-    login_as,
     pytest_configure,
 )
 

@@ -16,7 +16,6 @@ from tongxin.core.sms import LoggingSmsBackend
 from tongxin.residents import services
 from tongxin.residents.models import Household, Merchant, Resident
 from tongxin.testing import World
-from tongxin.web.tests.conftest import _chromium, browser_page, login_as  # noqa: F401
 
 PHONE = "13900001111"
 OTHER_PHONE = "13900002222"
