@@ -87,6 +87,8 @@ def test_the_map_sets_the_point(browser_page, login_as, world):
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     assert page.input_value("#id_lat") and page.input_value("#id_lng")
     assert "WGS-84" in page.inner_text("#point-label")
+    # The clicked district's grids are drawn too (the test world has one grid, in district A).
+    page.wait_for_function("parseInt(document.getElementById('intake-map').getAttribute('data-grids') || '0') >= 1")
 
 
 def test_the_whole_loop_intake_dispatch_sign_reply_callback(browser_page, login_as, world):

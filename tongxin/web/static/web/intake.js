@@ -125,6 +125,28 @@
       $("point-label").textContent = "坐标（WGS-84）" + lng.toFixed(6) + ", " + lat.toFixed(6);
     }
     map.setView([39.6, 109.8], 7);
+    /* The grids of the district clicked: drawn once per district, so the operator sees which grid a
+       point falls in (the server decides: the order is placed in the deepest area holding the point). */
+    var gridLayers = {};
+    function showGrids(districtCode) {
+      if (!districtCode || gridLayers[districtCode]) { return; }
+      gridLayers[districtCode] = true;
+      var url = "/api/v1/areas?parent=" + encodeURIComponent(districtCode) + "&level=grid&boundary=1";
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (grids) {
+          var features = grids.filter(function (a) { return a.boundary; }).map(function (a) {
+            return { type: "Feature", properties: { name: a.name, code: a.code }, geometry: a.boundary.geometry || a.boundary };
+          });
+          if (!features.length) { return; }
+          var grid = window.L.geoJSON({ type: "FeatureCollection", features: features }, {
+            style: { color: "#2da44e", weight: 0.6, fillOpacity: 0.02 },
+            onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); }
+          }).addTo(map);
+          grid.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); askAssist(); });
+          mapBox.setAttribute("data-grids", String(features.length + (parseInt(mapBox.getAttribute("data-grids") || "0", 10))));
+        });
+    }
     fetch(mapBox.getAttribute("data-areas-url"), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(function (areas) {
@@ -136,7 +158,11 @@
           style: { color: "#1f6feb", weight: 1, fillOpacity: 0.06 },
           onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); }
         }).addTo(map);
-        layer.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); askAssist(); });
+        layer.on("click", function (e) {
+          place(e.latlng.lat, e.latlng.lng);
+          askAssist();
+          showGrids(e.layer && e.layer.feature ? e.layer.feature.properties.code : null);
+        });
         map.fitBounds(layer.getBounds());
         var lat = parseFloat($("id_lat").value), lng = parseFloat($("id_lng").value);
         if (!isNaN(lat) && !isNaN(lng)) { place(lat, lng); }
