@@ -84,7 +84,7 @@ def test_the_map_sets_the_point(browser_page, login_as, world):
     page.locator("#intake-map path.leaflet-interactive").first.wait_for()  # district boundaries drawn, no tiles
     page.locator("#intake-map").scroll_into_view_if_needed()
     box = page.locator("#intake-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)  # inside district A
     assert page.input_value("#id_lat") and page.input_value("#id_lng")
     assert "WGS-84" in page.inner_text("#point-label")
     # The clicked district's grids are drawn too (the test world has one grid, in district A).

@@ -128,6 +128,7 @@
     /* The grids of the district clicked: drawn once per district, so the operator sees which grid a
        point falls in (the server decides: the order is placed in the deepest area holding the point). */
     var gridLayers = {};
+    var districts = null;
     function showGrids(districtCode) {
       if (!districtCode || gridLayers[districtCode]) { return; }
       gridLayers[districtCode] = true;
@@ -154,7 +155,7 @@
           return { type: "Feature", properties: { name: a.name, code: a.code }, geometry: a.boundary.geometry || a.boundary };
         });
         if (!features.length) { return; }
-        var layer = window.L.geoJSON({ type: "FeatureCollection", features: features }, {
+        var layer = districts = window.L.geoJSON({ type: "FeatureCollection", features: features }, {
           style: { color: "#1f6feb", weight: 1, fillOpacity: 0.06 },
           onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); }
         }).addTo(map);
@@ -168,7 +169,16 @@
         if (!isNaN(lat) && !isNaN(lng)) { place(lat, lng); }
       })
       .catch(function () { mapBox.classList.add("map-unavailable"); });
-    map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng); askAssist(); });
+    map.on("click", function (e) {
+      place(e.latlng.lat, e.latlng.lng);
+      askAssist();
+      /* A click that the outline itself did not catch: the grids of every district whose box holds it. */
+      if (districts) {
+        districts.eachLayer(function (l) {
+          if (l.feature && l.getBounds().contains(e.latlng)) { showGrids(l.feature.properties.code); }
+        });
+      }
+    });
   }
   if (window.L) { startMap(); } else { window.addEventListener("load", startMap); }
 })();
