@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard tests: the browser harness of the page tests, and a small city."""
+"""Fixtures of the dashboard tests: a small city (the browser fixtures come from tongxin/conftest.py)."""
 
 from __future__ import annotations
 
