@@ -357,8 +357,10 @@ def _unknown_years_message(years: Iterable[int]) -> str:
     years = list(years)
     if not years:
         return ""
+    from django.utils.translation import gettext
+
     label = "、".join(str(year) for year in years)
-    return f"{label} 年的节假日尚未录入，期限按仅周末休息计算，请管理员尽快录入"
+    return gettext("%(years)s 年的节假日尚未录入，期限按仅周末休息计算，请管理员尽快录入") % {"years": label}
 
 
 def _warn_unknown_years(years: list[int], calendar: WorkCalendar) -> list[int]:

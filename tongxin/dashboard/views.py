@@ -36,7 +36,10 @@ from .selectors import (
     screen_data,
 )
 
-PERIOD_CHOICES = [(k, str(v)) for k, v in PERIODS.items()]
+
+def period_choices() -> list[tuple[str, str]]:
+    """The period menu in the request's language (the labels are lazy: never freeze them at import)."""
+    return [(k, str(v)) for k, v in PERIODS.items()]
 GAUGE_LABELS = (gettext_lazy("不出村（社区）"), gettext_lazy("不出镇（街道）"), gettext_lazy("诉访前化解"),
                 gettext_lazy("市域内化解"))
 
@@ -61,7 +64,7 @@ def _context(request: HttpRequest, *, screen: bool) -> dict[str, Any]:
     data = screen_data(actor=request.user, area=area, period_kind=kind)
     crumbs = area_breadcrumbs(request.user, area)
     return {"nav": "dashboard", "data": data, "charts": chart_payload(data), "area": area, "crumbs": crumbs,
-            "period_kind": kind, "periods": PERIOD_CHOICES, "screen": screen,
+            "period_kind": kind, "periods": period_choices(), "screen": screen,
             "homes": dashboard_home_areas(request.user), "gauge_labels": GAUGE_LABELS}
 
 

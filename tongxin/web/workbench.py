@@ -187,8 +187,9 @@ def _duration(delta: timedelta | None) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    day, hour, minute = _("天"), _("小时"), _("分")
     if days:
-        return f"{prefix} {days}{_('天')}{hours}{_('小时')}"
+        return f"{prefix} {days}{day}{hours}{hour}"
     if hours:
-        return f"{prefix} {hours}{_('小时')}{minutes}{_('分')}"
-    return f"{prefix} {minutes}{_('分')}"
+        return f"{prefix} {hours}{hour}{minutes}{minute}"
+    return f"{prefix} {minutes}{minute}"
