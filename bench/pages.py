@@ -67,12 +67,15 @@ def main() -> int:
         return 2
     print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, {orders:,} work orders; "
           f"{args.repeat} requests per page after a warm-up")
+    latest = WorkOrder.objects.order_by("-accepted_at").only("pk").first()
+    pages = [*PAGES, ("operator", f"/orders/{latest.pk}/", "工单详情"), ("leader", "/dashboard/", "城市运行"),
+             ("mediator_city", "/mediation/", "矛盾调解 案件列表")]
     clients: dict[str, Client] = {}
     worst = 0.0
     print(f"{'page':<24} {'user':<11} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
     from django.db import connection, reset_queries
 
-    for username, url, label in PAGES:
+    for username, url, label in pages:
         if username not in clients:
             user = User.objects.filter(username=username).first()
             if user is None:
