@@ -375,10 +375,20 @@ def mediation_gauges(actor: Any, area: Any, period: Period) -> list[dict[str, An
     targets = numbers.get("targets") or []
     if not any(t.get("denominator") for t in targets):
         return None
+    from urllib.parse import urlencode
+
+    last_day = period.end - timedelta(days=1)
+    base = {"area_code": area.code, "date_from": f"{period.start:%Y-%m-%d}", "date_to": f"{last_day:%Y-%m-%d}"}
+
+    def cases_url(target: str, met: bool | None = None) -> str:
+        # The case list applies the same filters as the numbers (mediation.selectors.case_list).
+        return "/mediation/?" + urlencode({**base, "target": target, **({"met": "yes"} if met else {})})
+
     return [{"key": t["key"], "label": t["label"], "rate": t["rate"],
              "percent": None if t["rate"] is None else round(t["rate"] * 100, 1),
              "goal": round(t["goal"] * 100), "met": t["met"], "numerator": t["numerator"],
-             "denominator": t["denominator"]} for t in targets]
+             "denominator": t["denominator"], "numerator_url": cases_url(t["key"], met=True),
+             "denominator_url": cases_url(t["key"])} for t in targets]
 
 
 def screen_data(*, actor: Any, area: Any, period_kind: str = "month", now: datetime | None = None,

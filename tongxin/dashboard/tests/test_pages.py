@@ -178,3 +178,30 @@ def test_gauges_when_the_mediation_app_is_missing(world, city, monkeypatch) -> N
     assert mediation_gauges(world.user("leader"), world.city, period_to_date("month", date(2026, 11, 30))) is None
     page = client_for("leader").get("/dashboard/").content.decode()
     assert page.count("暂无数据") >= 4
+
+
+def test_the_gauges_link_to_the_cases_behind_them(world, client) -> None:
+    """Each gauge's numerator and denominator open the mediation case list with the same filters, and
+    the list shows as many cases as the number says."""
+    import re
+    from datetime import date
+
+    from tongxin.dashboard.selectors import mediation_gauges, period_to_date
+    from tongxin.mediation import services as m
+    from tongxin.mediation.tests.conftest import build_mediation_world, new_case
+
+    mw = build_mediation_world(world)
+    agreed = new_case(mw)
+    m.case_mediate(case_id=agreed.pk, actor=mw.user("m_comm"))
+    m.case_agree(case_id=agreed.pk, actor=mw.user("m_comm"), text="协议")
+    failed = new_case(mw)
+    m.case_mediate(case_id=failed.pk, actor=mw.user("m_comm"))
+    m.case_fail(case_id=failed.pk, actor=mw.user("m_comm"), guidance="litigation", note="调解不成")
+    gauges = mediation_gauges(world.user("leader"), world.city, period_to_date("year", date.today()))
+    assert gauges
+    client.force_login(world.user("leader"))
+    for gauge in gauges:
+        for number, url in ((gauge["numerator"], gauge["numerator_url"]), (gauge["denominator"], gauge["denominator_url"])):
+            html = client.get(url).content.decode()
+            shown = len(set(re.findall(r'href="/mediation/(\d+)/"', html)))
+            assert shown == number, (gauge["key"], url, number, shown)
