@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .textfeatures import char_ngram_counts, dedupe_key
+from tongxin.core.datums import haversine_m
 
-EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
+from .textfeatures import char_ngram_counts, dedupe_key
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,6 @@ class Candidate:
     distance_m: float | None
     same_caller: bool
     same_category: bool
-
-
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres between two WGS-84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _vectors(texts: Sequence[str]) -> sp.csr_matrix:

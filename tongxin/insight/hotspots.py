@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .duplicates import haversine_m, text_similarities
+from tongxin.core.datums import haversine_m
+
+from .duplicates import text_similarities
 from .textfeatures import char_ngram_counts, dedupe_key, document_frequency, smooth_idf
 
 

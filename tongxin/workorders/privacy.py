@@ -8,7 +8,6 @@ audit row in the same transaction as the read; a refused reveal writes nothing a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from tongxin.accounts.choices import CENTRE_ROLES, Role
 from tongxin.accounts.selectors import actor_scope
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
+from tongxin.core.datums import haversine_m
 from tongxin.core.errors import NotFound, PermissionDenied
 
 from .models import WorkOrder
@@ -27,13 +27,6 @@ from .selectors import work_order_get, work_orders_visible_to
 
 RELATED_DAYS = 90
 RELATED_RADIUS_DEG = 0.003  # ≈ 330 m north–south, ≈ 250 m east–west at Ordos' latitude: a box, then haversine
-
-
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres (mean Earth radius)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 @dataclass(frozen=True)
