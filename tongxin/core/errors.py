@@ -68,3 +68,16 @@ class Unauthenticated(ApplicationError):
     status = 401
     code = "unauthenticated"
     default_message = "请先登录"
+
+
+def require_text(value: Any, field: str, *, label: str, max_chars: int, required: bool = True) -> str:
+    """The services' check of one text field: stripped; no NUL; present when ``required``; at most
+    ``max_chars`` characters. Every error names the field and says why in Chinese."""
+    text = str(value or "").strip()
+    if "\x00" in text:
+        raise ValidationFailed(fields={field: f"{label}包含无效的空字符"})
+    if required and not text:
+        raise ValidationFailed(fields={field: f"{label}不能为空"})
+    if len(text) > max_chars:
+        raise ValidationFailed(fields={field: f"{label}不能超过 {max_chars} 个字符（现有 {len(text)} 个）"})
+    return text

@@ -23,7 +23,7 @@ from tongxin.accounts.selectors import actor_scope
 from tongxin.accounts.services import role_grant
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
-from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, require_text
 from tongxin.regions.choices import AreaLevel
 from tongxin.regions.models import Area
 from tongxin.workorders import services as workorder_services
@@ -81,14 +81,7 @@ def follow_ups_to_close() -> int:
 # --- helpers ------------------------------------------------------------------------------------
 
 def _text(value: Any, field: str, *, label: str, max_chars: int = MAX_TEXT, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if "\x00" in text:
-        raise ValidationFailed(fields={field: f"{label}包含无效的空字符"})
-    if required and not text:
-        raise ValidationFailed(fields={field: f"{label}不能为空"})
-    if len(text) > max_chars:
-        raise ValidationFailed(fields={field: f"{label}不能超过 {max_chars} 个字符（现有 {len(text)} 个）"})
-    return text
+    return require_text(value, field, label=label, max_chars=max_chars, required=required)
 
 
 def _choice(value: Any, choices: Any, field: str, label: str) -> str:

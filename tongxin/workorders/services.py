@@ -23,7 +23,7 @@ from tongxin.accounts.choices import Role
 from tongxin.accounts.models import Department
 from tongxin.accounts.selectors import ActorScope, actor_scope
 from tongxin.core.datums import Datum, in_china_box, to_wgs84
-from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, require_text
 from tongxin.regions.models import Area
 from tongxin.regions.selectors import area_locate_id
 
@@ -72,15 +72,6 @@ MAX_NOTE_CHARS = 2000
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def _require_text(value: str | None, field: str, *, max_chars: int, required: bool = True, label: str) -> str:
-    text = (value or "").strip()
-    if "\x00" in text:
-        raise ValidationFailed(fields={field: f"{label}包含无效的空字符"})
-    if required and not text:
-        raise ValidationFailed(fields={field: f"{label}不能为空"})
-    if len(text) > max_chars:
-        raise ValidationFailed(fields={field: f"{label}不能超过 {max_chars} 个字符（现有 {len(text)} 个）"})
-    return text
 
 
 def _choice(value: str | None, choices: Any, field: str, label: str, *, default: str | None = None) -> str:
@@ -93,7 +84,7 @@ def _choice(value: str | None, choices: Any, field: str, label: str, *, default:
 
 
 def _note(note: str | None) -> str:
-    return _require_text(note, "note", max_chars=MAX_NOTE_CHARS, required=False, label="说明")
+    return require_text(note, "note", max_chars=MAX_NOTE_CHARS, required=False, label="说明")
 
 
 def _locked(order_id: Any, actor: Any, *, version: int | None = None) -> tuple[WorkOrder, ActorScope]:
@@ -218,10 +209,10 @@ def _intake_prepare(
     channel = _choice(channel, Channel, "channel", "渠道")
     kind = _choice(kind, Kind, "kind", "诉求类型")
     urgency = _choice(urgency, Urgency, "urgency", "紧急程度", default=Urgency.NORMAL)
-    content = _require_text(content, "content", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="诉求内容")
-    title = _require_text(title, "title", max_chars=200, required=False, label="标题")
-    address = _require_text(address, "address", max_chars=300, required=False, label="地址")
-    external_id = _require_text(external_id, "external_id", max_chars=64, required=False, label="外部编号")
+    content = require_text(content, "content", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="诉求内容")
+    title = require_text(title, "title", max_chars=200, required=False, label="标题")
+    address = require_text(address, "address", max_chars=300, required=False, label="地址")
+    external_id = require_text(external_id, "external_id", max_chars=64, required=False, label="外部编号")
     category = None
     if category_code:
         category = intake_category(str(category_code), cached=cached)
@@ -229,7 +220,7 @@ def _intake_prepare(
             raise ValidationFailed(fields={"category_code": f"分类 {category_code} 不存在或已停用"})
     if anonymous:
         citizen_name, citizen_phone = "", ""
-    citizen_name = _require_text(citizen_name, "citizen_name", max_chars=60, required=False, label="诉求人姓名")
+    citizen_name = require_text(citizen_name, "citizen_name", max_chars=60, required=False, label="诉求人姓名")
     citizen_phone = (citizen_phone or "").strip().replace(" ", "")
     if citizen_phone and not PHONE_RE.match(citizen_phone):
         raise ValidationFailed(fields={"citizen_phone": "电话号码格式不正确"})
@@ -554,7 +545,7 @@ def work_order_force_dispatch(*, order_id: Any, actor: Any, note: str, version: 
     """强制派单: the centre insists the returning department handles it; the clocks restart."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.FORCE_DISPATCH, scope)
-    note = _require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="强制派单理由")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="强制派单理由")
     returned = (
         WorkOrderAssignment.objects.filter(order=order, role=AssignmentRole.LEAD).order_by("-assigned_at", "-id").first()
     )
@@ -600,7 +591,7 @@ def work_order_return(*, order_id: Any, actor: Any, reason: str, note: str, vers
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.RETURN, scope)
     reason = _choice(reason, ReturnReason, "reason", "退单原因")
-    note = _require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="退单说明")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="退单说明")
     now = timezone.now()
     assignment = _lead_assignment(order)
     assignment.returned_at, assignment.return_reason, assignment.active = now, reason, False
@@ -622,7 +613,7 @@ def work_order_request_extension(
     """申请延期: only before the completion deadline, to a later date, one pending request at a time."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.REQUEST_EXTENSION, scope)
-    reason = _require_text(reason, "reason", max_chars=MAX_NOTE_CHARS, label="延期理由")
+    reason = require_text(reason, "reason", max_chars=MAX_NOTE_CHARS, label="延期理由")
     now = timezone.now()
     if not isinstance(requested_due_at, datetime) or timezone.is_naive(requested_due_at):
         raise ValidationFailed(fields={"requested_due_at": "请提供带时区的日期时间"})
@@ -693,7 +684,7 @@ def work_order_supervise(*, order_id: Any, actor: Any, note: str, version: int |
     """督办: a formal supervision notice with its text."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.SUPERVISE, scope)
-    note = _require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="督办意见")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="督办意见")
     apply_transition(order, Action.SUPERVISE, actor=actor, role=role, transition=transition, note=note,
                      department_id=order.lead_department_id)
     dept = order.lead_department_id
@@ -706,7 +697,7 @@ def work_order_co_reply(*, order_id: Any, actor: Any, text: str, version: int | 
     """协办答复: a co-handling department reports its part to the lead (not to the citizen)."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.CO_REPLY, scope)
-    text = _require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="协办答复")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="协办答复")
     mine = set(scope.department_roles.get(Role.HANDLER, ()))
     assignment = (
         WorkOrderAssignment.objects.select_for_update()
@@ -745,7 +736,7 @@ def work_order_reply(
     """办结答复: the lead reports the result to the citizen; every co-handler must have replied first."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.REPLY, scope)
-    text = _require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
     pending = WorkOrderAssignment.objects.filter(
         order=order, role=AssignmentRole.CO, active=True, replied_at__isnull=True
     ).select_related("department")
@@ -769,7 +760,7 @@ def work_order_resolve_on_call(
     lead, so the order is called back and counted like any other."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.RESOLVE_ON_CALL, scope)
-    text = _require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
     from tongxin.accounts.choices import DepartmentKind
 
     centre = Department.objects.filter(kind=DepartmentKind.CENTRE, active=True).order_by("id").first()
@@ -823,7 +814,7 @@ def work_order_redo(
     satisfaction, cause = _callback_fields(Satisfaction.UNSATISFIED, cause)
     if cause not in DEPARTMENT_CONTROLLABLE_CAUSES:
         raise ValidationFailed(fields={"cause": "该原因不属于承办单位可控原因，不能重办，请直接回访办结"})
-    note = _require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="重办理由")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="重办理由")
     if order.lead_department_id is None:
         raise Conflict("工单没有主办单位，不能重办")
     now = timezone.now()
@@ -897,7 +888,7 @@ def work_order_merge(*, order_id: Any, actor: Any, into_id: Any, note: str = "",
 def _set_aside(action: Action, *, order_id: Any, actor: Any, note: str, version: int | None, label: str) -> WorkOrder:
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, action, scope)
-    note = _require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=label)
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=label)
     now = timezone.now()
     WorkOrderAssignment.objects.filter(order=order, active=True).update(active=False)
     order.closed_at = now
@@ -930,8 +921,8 @@ def work_order_comment(*, order_id: Any, actor: Any, text: str, source: str = ""
     as an Open311 client). The status does not change; the department sees it in the timeline."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.COMMENT, scope)
-    text = _require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="补充说明")
-    source = _require_text(source, "source", max_chars=40, required=False, label="来源")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="补充说明")
+    source = require_text(source, "source", max_chars=40, required=False, label="来源")
     apply_transition(order, Action.COMMENT, actor=actor, role=role, transition=transition, note=text,
                      data={"source": source} if source else {}, department_id=order.lead_department_id)
     return order

@@ -27,9 +27,8 @@ def test_nul_in_query_string_is_refused(world, client):
 
 
 def test_service_text_refuses_nul():
-    from tongxin.core.errors import ValidationFailed
-    from tongxin.workorders.services import _require_text
+    from tongxin.core.errors import ValidationFailed, require_text
 
     with pytest.raises(ValidationFailed) as caught:
-        _require_text("a\x00b", "content", max_chars=10, label="诉求内容")
+        require_text("a\x00b", "content", max_chars=10, label="诉求内容")
     assert "content" in caught.value.fields
