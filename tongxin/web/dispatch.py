@@ -5,8 +5,6 @@ duplicate into its original, and bulk reminders/supervision with a confirmation 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -35,6 +33,7 @@ from tongxin.workorders.queues import (
 )
 
 from .workbench import (
+    CardAction,
     ExtensionDecisionForm,
     ForceDispatchForm,
     MergeForm,
@@ -62,27 +61,20 @@ def _merge(request: HttpRequest, order: Any, d: dict[str, Any]) -> Any:
                                version=d["version"])
 
 
-@dataclass(frozen=True)
-class BoardAction:
-    form: type[forms.Form]
-    call: Callable[[HttpRequest, Any, dict[str, Any]], Any]
-    done: Any
-
-
-ACTIONS: dict[str, BoardAction] = {
-    "reassign": BoardAction(ReassignForm, lambda r, o, d: wo.work_order_reassign(
+ACTIONS: dict[str, CardAction] = {
+    "reassign": CardAction(ReassignForm, lambda r, o, d: wo.work_order_reassign(
         order_id=o.pk, actor=r.user, lead_department_id=d["lead_department_id"],
         co_department_ids=d["co_department_ids"], note=d["note"], version=d["version"]), gettext_lazy("已改派")),
-    "force_dispatch": BoardAction(ForceDispatchForm, lambda r, o, d: wo.work_order_force_dispatch(
+    "force_dispatch": CardAction(ForceDispatchForm, lambda r, o, d: wo.work_order_force_dispatch(
         order_id=o.pk, actor=r.user, note=d["note"], version=d["version"]), gettext_lazy("已强制派回原单位")),
-    "decide_extension": BoardAction(ExtensionDecisionForm, lambda r, o, d: wo.work_order_decide_extension(
+    "decide_extension": CardAction(ExtensionDecisionForm, lambda r, o, d: wo.work_order_decide_extension(
         order_id=o.pk, actor=r.user, approve=d["decision"] == "approve", note=d["note"], version=d["version"]),
         gettext_lazy("延期申请已处理")),
-    "remind": BoardAction(RemindForm, lambda r, o, d: wo.work_order_remind(
+    "remind": CardAction(RemindForm, lambda r, o, d: wo.work_order_remind(
         order_id=o.pk, actor=r.user, note=d["note"], version=d["version"]), gettext_lazy("已催办")),
-    "supervise": BoardAction(SuperviseForm, lambda r, o, d: wo.work_order_supervise(
+    "supervise": CardAction(SuperviseForm, lambda r, o, d: wo.work_order_supervise(
         order_id=o.pk, actor=r.user, note=d["note"], version=d["version"]), gettext_lazy("已发督办通知")),
-    "merge": BoardAction(MergeForm, _merge, gettext_lazy("已并单")),
+    "merge": CardAction(MergeForm, _merge, gettext_lazy("已并单")),
 }
 
 

@@ -4,8 +4,6 @@ return, request an extension, reply with attachments, co-handlers' reply to the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -28,6 +26,7 @@ from tongxin.workorders.queues import (
 )
 
 from .workbench import (
+    CardAction,
     CoReplyForm,
     ExtensionForm,
     ReplyForm,
@@ -51,24 +50,17 @@ def _reply(request: HttpRequest, order: Any, d: dict[str, Any]) -> Any:
                                version=d["version"])
 
 
-@dataclass(frozen=True)
-class QueueAction:
-    form: type[forms.Form]
-    call: Callable[[HttpRequest, Any, dict[str, Any]], Any]
-    done: Any
-
-
-ACTIONS: dict[str, QueueAction] = {
-    "sign": QueueAction(SignForm, lambda r, o, d: wo.work_order_sign(
+ACTIONS: dict[str, CardAction] = {
+    "sign": CardAction(SignForm, lambda r, o, d: wo.work_order_sign(
         order_id=o.pk, actor=r.user, note=d["note"], version=d["version"]), gettext_lazy("已签收，工单转入办理中")),
-    "return": QueueAction(ReturnForm, lambda r, o, d: wo.work_order_return(
+    "return": CardAction(ReturnForm, lambda r, o, d: wo.work_order_return(
         order_id=o.pk, actor=r.user, reason=d["reason"], note=d["note"], version=d["version"]),
         gettext_lazy("已退单，等待中心审核")),
-    "extend": QueueAction(ExtensionForm, lambda r, o, d: wo.work_order_request_extension(
+    "extend": CardAction(ExtensionForm, lambda r, o, d: wo.work_order_request_extension(
         order_id=o.pk, actor=r.user, requested_due_at=d["requested_due_at"], reason=d["reason"],
         version=d["version"]), gettext_lazy("延期申请已提交，等待中心审批")),
-    "reply": QueueAction(ReplyForm, _reply, gettext_lazy("已办结答复，等待回访")),
-    "co_reply": QueueAction(CoReplyForm, lambda r, o, d: wo.work_order_co_reply(
+    "reply": CardAction(ReplyForm, _reply, gettext_lazy("已办结答复，等待回访")),
+    "co_reply": CardAction(CoReplyForm, lambda r, o, d: wo.work_order_co_reply(
         order_id=o.pk, actor=r.user, text=d["text"], version=d["version"]), gettext_lazy("协办答复已提交给主办单位")),
 }
 

@@ -5,6 +5,7 @@ and the facts a card shows. Views stay thin: parse a form, call one service, ren
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -125,6 +126,16 @@ class CallbackForm(VersionForm):
 class RedoForm(VersionForm):
     cause = forms.ChoiceField(label=_("不满意原因"), choices=[("", _("请选择原因")), *UnsatisfiedCause.choices])
     note = forms.CharField(label=_("重办理由（转给承办单位）"), widget=TEXTAREA, max_length=2000)
+
+
+@dataclass(frozen=True)
+class CardAction:
+    """One action of a workbench card: its form, the service call (request, order, cleaned data) and the
+    message shown when it succeeded. The queue and the dispatch board each keep a table of them."""
+
+    form: type[forms.Form]
+    call: Callable[[HttpRequest, Any, dict[str, Any]], Any]
+    done: Any
 
 
 def is_htmx(request: HttpRequest) -> bool:

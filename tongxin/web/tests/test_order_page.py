@@ -93,3 +93,13 @@ def test_attachments_are_listed_with_image_previews_and_the_map_data(client, wor
     start = html.index('id="order-map-data"')
     data = json.loads(html[html.index(">", start) + 1:html.index("</script>", start)])
     assert data["point"] == [37.1, 107.1] and data["boundary"]["type"] in ("Polygon", "Feature", "MultiPolygon")
+
+
+def test_the_order_page_reads_related_orders_without_a_query_each(client, world, django_assert_max_num_queries):
+    order = _order(world)
+    for n in range(6):  # same caller, same place: both lists filled
+        _order(world, content=f"第{n}次反映门口垃圾", lat=37.1002, lng=107.1002)
+    login(client, "operator")
+    client.get(f"/orders/{order.pk}/")  # warm the per-process caches
+    with django_assert_max_num_queries(15):  # 19 with a query per related order
+        assert client.get(f"/orders/{order.pk}/").status_code == 200
