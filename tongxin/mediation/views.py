@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tongxin.accounts.selectors import actor_scope
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
+from tongxin.core.forms import run_service
 from tongxin.core.masking import mask_id_number, mask_phone
 from tongxin.regions.choices import AreaLevel
 from tongxin.regions.models import Area
@@ -41,22 +41,8 @@ def _require_reader(request: HttpRequest) -> None:
 
 
 def _run(form: forms.Form, call: Callable[[dict[str, Any]], Any]) -> tuple[bool, Any]:
-    """Validate, call the service in one transaction; its field errors land beside the fields."""
-    if not form.is_valid():
-        return False, None
-    try:
-        with transaction.atomic():
-            return True, call(form.cleaned_data)
-    except NotFound:
-        raise Http404(_("未找到该案件")) from None
-    except ValidationFailed as error:
-        for field, message in (error.fields or {"": error.message}).items():
-            name = field.split("[")[0].split(".")[0]
-            form.add_error(name if name in form.fields else None, message)
-        return False, None
-    except ApplicationError as error:
-        form.add_error(None, error.message)
-        return False, None
+    """core.forms.run_service for cases: a case outside the jurisdiction is 404."""
+    return run_service(form, call, not_found=str(_("未找到该案件")))
 
 
 def _area_choices(user: Any) -> list[tuple[str, str]]:

@@ -10,13 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.accounts.selectors import department_list
-from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
+from tongxin.core.forms import run_service as core_run_service
 from tongxin.workorders.choices import AssignmentRole, ReturnReason, Satisfaction, Status, UnsatisfiedCause
 from tongxin.workorders.models import WorkOrder
 from tongxin.workorders.queues import handler_department_ids
@@ -128,6 +127,9 @@ class RedoForm(VersionForm):
     note = forms.CharField(label=_("重办理由（转给承办单位）"), widget=TEXTAREA, max_length=2000)
 
 
+WORK_ORDER_FIELD_ALIASES = {"attachment_ids": "files", "into_id": "into_number", "file": "files"}
+
+
 @dataclass(frozen=True)
 class CardAction:
     """One action of a workbench card: its form, the service call (request, order, cleaned data) and the
@@ -143,26 +145,9 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def run_service(form: forms.Form, call: Callable[[dict[str, Any]], Any]) -> tuple[bool, Any]:
-    """Validate ``form``, then call the service in one transaction. A service's ValidationFailed lands
-    beside its field (``attachment_ids[0]`` → ``files``…), a conflict or refusal above the form; the
-    bound form keeps what was typed. NotFound (outside jurisdiction) becomes 404."""
-    if not form.is_valid():
-        return False, None
-    try:
-        with transaction.atomic():
-            return True, call(form.cleaned_data)
-    except NotFound:
-        raise Http404(_("未找到该工单")) from None
-    except ValidationFailed as error:
-        aliases = {"attachment_ids": "files", "into_id": "into_number", "file": "files"}
-        for field, message in (error.fields or {"": error.message}).items():
-            name = field.split("[")[0]
-            name = aliases.get(name, name)
-            form.add_error(name if name in form.fields else None, message)
-        return False, None
-    except ApplicationError as error:
-        form.add_error(None, error.message)
-        return False, None
+    """core.forms.run_service for work orders: a service's ``attachment_ids[0]`` lands beside ``files``,
+    ``into_id`` beside ``into_number``; an order outside the jurisdiction is 404."""
+    return core_run_service(form, call, not_found=str(_("未找到该工单")), aliases=WORK_ORDER_FIELD_ALIASES)
 
 
 def card_facts(order: WorkOrder, *, actor: Any = None, now: Any = None) -> dict[str, Any]:
