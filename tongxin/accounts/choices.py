@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("网格员")
     LEADER = "leader", _("领导")
     MEDIATOR = "mediator", _("调解员")
+    CLERK = "clerk", _("窗口工作人员")
     ADMIN = "admin", _("管理员")
 
 

@@ -1,0 +1,7 @@
+"""Staff pages for consultations and votes."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "participation"
+
+urlpatterns: list = []
