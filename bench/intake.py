@@ -408,6 +408,22 @@ def drop_indexes(names: list[str]) -> None:
     print(f"what-if: dropped indexes {', '.join(names)}")
 
 
+def drop_foreign_keys(columns: list[str]) -> None:
+    """What-if: drop the database-level foreign-key constraints of these ``table.column`` pairs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for item in columns:
+            table, _, column = item.partition(".")
+            cursor.execute(
+                "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+                "AND a.attnum = ANY (c.conkey) WHERE c.contype = 'f' AND c.conrelid = %s::regclass AND a.attname = %s",
+                [table, column])
+            for (name,) in cursor.fetchall():
+                cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    print(f"what-if: dropped the foreign-key constraints of {', '.join(columns)}")
+
+
 def connections_for(args: argparse.Namespace, config: tuple[str, int, int]) -> int:
     return int(args.connections or max(4, 2 * config[1] * config[2]))
 
@@ -456,6 +472,9 @@ def main() -> int:
                              "'options=-c synchronous_commit=off'")
     parser.add_argument("--drop-indexes", default="",
                         help="what-if: comma-separated indexes to drop after migrating (e.g. redundant ones)")
+    parser.add_argument("--drop-fks", default="",
+                        help="what-if: comma-separated table.column foreign keys whose constraints to drop "
+                             "(e.g. workorders_workorder.category_id)")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     args = parser.parse_args()
     if args.wait_quiet is None:
@@ -489,6 +508,8 @@ def run(args: argparse.Namespace, configs: list[tuple[str, int, int]], client: s
 
             if args.drop_indexes:
                 drop_indexes([i for i in args.drop_indexes.split(",") if i])
+            if args.drop_fks:
+                drop_foreign_keys([c for c in args.drop_fks.split(",") if c])
             operator = make_world(args.world)
             _token, plain = api_token_create(user=operator, name="bench")
             facts = world_facts()

@@ -149,7 +149,7 @@ class WorkOrder(models.Model):
     working calendar; the citizen's phone is personal data, masked in every output unless revealed.
     """
 
-    number = models.CharField(_("工单编号"), max_length=20, unique=True)
+    number = models.CharField(_("工单编号"), max_length=20)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     kind = models.CharField(_("诉求类型"), max_length=12, choices=Kind.choices)
     urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
@@ -165,16 +165,17 @@ class WorkOrder(models.Model):
     lng = models.FloatField(_("经度"), null=True, blank=True)
     address = models.CharField(_("地址"), max_length=300, blank=True)
     area = models.ForeignKey("regions.Area", verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="+")
-    area_path = models.CharField(max_length=255, db_index=True, editable=False)
+    area_path = models.CharField(max_length=255, editable=False)
     # The citizen. Anonymous requests keep neither name nor phone.
     citizen_name = models.CharField(_("诉求人"), max_length=60, blank=True)
-    citizen_phone = models.CharField(_("联系电话"), max_length=20, blank=True, db_index=True)
+    citizen_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     anonymous = models.BooleanField(_("匿名"), default=False)
     is_repeat = models.BooleanField(_("重复诉求"), default=False, help_text=_("同一来电人30天内同一分类的再次诉求"))
-    external_id = models.CharField(_("外部编号"), max_length=64, blank=True, db_index=True)
+    external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
     # Handling.
     lead_department = models.ForeignKey(
-        "accounts.Department", verbose_name=_("主办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Department", verbose_name=_("主办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # wo_dept_status_due leads with it
     )
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("受理人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -199,10 +200,12 @@ class WorkOrder(models.Model):
     callback_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
     # Links.
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("并入工单"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_orders"
+        "self", verbose_name=_("并入工单"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_orders",
+        db_index=False,  # a partial index below: almost every order has none
     )
     redo_of = models.ForeignKey(
-        "self", verbose_name=_("重办自"), null=True, blank=True, on_delete=models.PROTECT, related_name="redos"
+        "self", verbose_name=_("重办自"), null=True, blank=True, on_delete=models.PROTECT, related_name="redos",
+        db_index=False,  # a partial index below
     )
 
     objects = WorkOrderQuerySet.as_manager()
@@ -216,9 +219,17 @@ class WorkOrder(models.Model):
             models.Index(fields=["lead_department", "status", "sign_due_at"], name="wo_dept_status_signdue"),
             models.Index(fields=["status", "due_at"], name="wo_status_due"),
             models.Index(fields=["status", "sign_due_at"], name="wo_status_signdue"),
-            models.Index(fields=["area_path", "accepted_at"], name="wo_areapath_accepted"),
+            # Jurisdiction filters are prefix matches (area_path LIKE '/1/7/%'): on PostgreSQL the pattern
+            # operator class lets one index serve them (and a time window) under any collation; other
+            # databases ignore opclasses.
+            models.Index(fields=["area_path", "accepted_at"], name="wo_areapath_accepted",
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops"]),
             models.Index(fields=["citizen_phone", "accepted_at"], name="wo_phone_accepted"),
+            models.Index(fields=["external_id"], name="wo_external_id", condition=models.Q(external_id__gt="")),
+            models.Index(fields=["merged_into"], name="wo_merged_into", condition=models.Q(merged_into__isnull=False)),
+            models.Index(fields=["redo_of"], name="wo_redo_of", condition=models.Q(redo_of__isnull=False)),
         ]
+        constraints = [models.UniqueConstraint(fields=["number"], name="wo_number_unique")]
 
     def __str__(self) -> str:
         return self.number
@@ -313,7 +324,8 @@ class WorkOrderEvent(models.Model):
     row); written in the same transaction as the change; the timeline is rebuilt from these rows alone.
     ``actor`` is empty for the system (the SLA sweep)."""
 
-    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="events",
+                              db_index=False)  # woe_order_at leads with it
     action = models.CharField(_("动作"), max_length=20)
     from_status = models.CharField(_("原状态"), max_length=16, blank=True)
     to_status = models.CharField(_("新状态"), max_length=16)
