@@ -188,6 +188,10 @@ def _register_routers() -> None:
     api.add_router("/", insight_router)
     api.add_router("/", residents_router)
     api.add_router("/", mediation_router)
+    api.add_router("/", "tongxin.points.api.router")  # points: docs/points.md
+    api.add_router("/", "tongxin.participation.api.router")  # participation: docs/participation.md
+    api.add_router("/", "tongxin.grids.api.router")  # grids: docs/grids.md
+    api.add_router("/", "tongxin.grids.roster_api.router")  # the grid roster under /regions/: docs/regions.md
 
 
 _register_routers()

@@ -4,6 +4,8 @@
     tongxin serve [--host H] [--port P]                the application server (gunicorn)
     tongxin token create USERNAME                      print a new API token
     tongxin worker                                     the Huey consumer (background and periodic jobs)
+    tongxin bench [--quick] [--only a,b]               run every benchmark in bench/, one table
+    tongxin backup / tongxin restore ARCHIVE           database and uploaded files, verified
     tongxin <any manage.py command>                    e.g. tongxin migrate, tongxin check --deploy
 """
 

@@ -46,6 +46,9 @@ def world(db) -> World:
 
 # --- the browser (Debian's Chromium through Playwright, against pytest-django's live_server) -----------
 
+_BROWSER: list[Any] = []  # the one browser of this test process
+
+
 @pytest.fixture(scope="session")
 def _chromium() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
@@ -57,13 +60,20 @@ def _chromium() -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
     # with a running loop unless told that this is deliberate (the tests' own ORM calls stay synchronous).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    if _BROWSER:
+        # tests/ imports these fixtures into its modules, which makes a second session fixture: a second
+        # sync_playwright() in the same thread would find the first one's loop running. Share the browser.
+        yield _BROWSER[0]
+        return
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"], headless=True,
         )
+        _BROWSER.append(browser)
         try:
             yield browser
         finally:
+            _BROWSER.clear()
             browser.close()
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongxin.core.security.SecurityHeadersMiddleware",
     "tongxin.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -185,14 +186,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- Security -------------------------------------------------------------------------------
+# --- Security (docs/security.md) -----------------------------------------------------------
 SECURE_PRODUCTION = env_bool("SECURE_PRODUCTION", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 3600
+# The staff work a shift: the session ends 12 hours after sign-in, and when the browser closes if
+# SESSION_EXPIRE_AT_BROWSER_CLOSE is set (shared counter PCs in the service halls).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if SECURE_PRODUCTION:
     # Behind nginx terminating TLS (docs/deploy.md).
@@ -200,6 +205,7 @@ if SECURE_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"  # __Host-: HTTPS only, the whole site, no Domain attribute
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     # Probes call gunicorn directly over plain HTTP: the health check must not redirect.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -209,6 +215,44 @@ if SECURE_PRODUCTION:
         # Preloading is a hard-to-undo decision for the city's domain, taken on purpose
         # (docs/deploy.md), not a default: without it the check's reminder is noise.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (tongxin.core.security): no 'unsafe-inline'. Enforced under these prefixes,
+# report-only everywhere else until the pages listed in docs/security.md lose their inline handlers.
+TONGXIN_CSP = os.environ.get("TONGXIN_CSP", "") or (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+TONGXIN_CSP_ENFORCE_PREFIXES = env_list("TONGXIN_CSP_ENFORCE_PREFIXES", "/api/v1/work-orders,/healthz,/open311/")
+# Ninja's interactive docs page (/api/v1/docs) runs its own inline script.
+TONGXIN_CSP_EXEMPT_PREFIXES = env_list("TONGXIN_CSP_EXEMPT_PREFIXES", "/api/v1/docs")
+# The header the reverse proxy sets with the client's address (e.g. HTTP_X_REAL_IP); unset: REMOTE_ADDR.
+TONGXIN_CLIENT_IP_HEADER = os.environ.get("TONGXIN_CLIENT_IP_HEADER", "")
+# Rate limits per client address on the public doors (tongxin.core.ratelimit): (name, path regex,
+# methods, "count/seconds"); TONGXIN_RATE_LIMIT_<NAME>="count/seconds" overrides one budget.
+TONGXIN_RATE_LIMITS_ENABLED = env_bool("TONGXIN_RATE_LIMITS_ENABLED", True)
+TONGXIN_RATE_LIMITS = [
+    ("resident_code", r"^/api/v1/residents/login/code$", "POST", "20/3600"),     # SMS codes
+    ("resident_login", r"^/api/v1/residents/login$", "POST", "30/600"),
+    ("resident_page", r"^/r/[A-Za-z0-9_.-]+/$", "POST", "40/600"),              # the code page's SMS and sign-in
+    ("resident_report", r"^/api/v1/residents/reports$|^/r/report/$", "POST", "30/3600"),
+    ("open311_write", r"^/open311/v2/requests\.", "POST", "120/60"),
+    ("open311_read", r"^/open311/v2/", "GET", "600/60"),
+    ("public_board", r"^/r/board|^/api/v1/residents/board$", "GET", "240/60"),
+    ("staff_login", r"^/accounts/login/", "POST", "600/600"),  # a flood guard; the lockout counts failures
+]
+# Staff sign-in lockout (tongxin/accounts/security.py), counted in the database: this many failures of
+# one user name (or from one address) within the window lock it for TONGXIN_LOGIN_LOCK_SECONDS.
+TONGXIN_LOGIN_MAX_FAILURES = env_int("TONGXIN_LOGIN_MAX_FAILURES", 5)
+TONGXIN_LOGIN_MAX_FAILURES_PER_IP = env_int("TONGXIN_LOGIN_MAX_FAILURES_PER_IP", 20)
+TONGXIN_LOGIN_WINDOW_SECONDS = env_int("TONGXIN_LOGIN_WINDOW_SECONDS", 900)
+TONGXIN_LOGIN_LOCK_SECONDS = env_int("TONGXIN_LOGIN_LOCK_SECONDS", 900)
+# Roles that must sign in with a second factor (TOTP); "superuser" covers Django superusers. Required of
+# administrators in production; optional for everyone in the demo (whose printed logins must just work).
+TONGXIN_TOTP_REQUIRED_ROLES = env_list("TONGXIN_TOTP_REQUIRED_ROLES", "admin,superuser" if SECURE_PRODUCTION else "")
+TONGXIN_TOTP_ISSUER = os.environ.get("TONGXIN_TOTP_ISSUER", "同心")
+# PIPL: personal fields of work orders and cases closed longer than this many days are anonymised by
+# `tongxin retention` (0: never).
+TONGXIN_RETENTION_DAYS = env_int("TONGXIN_RETENTION_DAYS", 0)
+TONGXIN_RETENTION_HANDLERS = ["tongxin.workorders.retention.anonymise_closed_before",
+                              "tongxin.mediation.retention.anonymise_closed_before"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

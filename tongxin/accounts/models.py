@@ -135,3 +135,57 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient}: {self.title}"
+
+
+class LoginFailure(models.Model):
+    """One failed staff sign-in (wrong password or wrong second-factor code), counted to lock an account
+    name or an address out (tongxin/accounts/security.py). Rules: rows live in the database so every worker
+    sees the same count; a success deletes the name's rows (never the address's, so an attacker's own
+    account cannot reset the count of the address it attacks from); rows older than the window are purged.
+    The audit log keeps the history; this table is only a counter."""
+
+    username = models.CharField(_("用户名"), max_length=150, db_index=True)
+    ip = models.CharField(_("来源地址"), max_length=64, db_index=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("登录失败记录")
+        verbose_name_plural = _("登录失败记录")
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.ip} {self.at:%Y-%m-%d %H:%M}"
+
+
+class TotpDevice(models.Model):
+    """A staff member's authenticator app (RFC 6238 TOTP, 30 s, 6 digits, SHA-1: what every app reads
+    from a QR code). Rules: a device counts only once ``confirmed_at`` is set (the user typed one code
+    back); ``last_step`` is the last time step accepted, so a code cannot be replayed within its window."""
+
+    user = models.OneToOneField(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(_("密钥"), max_length=64)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("启用时间"), null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("双重验证设备")
+        verbose_name_plural = _("双重验证设备")
+
+    def __str__(self) -> str:
+        return f"{self.user} TOTP"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that replaces the authenticator app once. Only a digest is stored; the codes are
+    shown once, at enrolment. Rules: ``used_at`` set means spent; enrolling again replaces all of them."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(_("摘要"), max_length=64)
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("恢复码")
+        verbose_name_plural = _("恢复码")
+
+    def __str__(self) -> str:
+        return f"{self.user} recovery code"

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import map_views, views
 
 app_name = "dashboard"
 
 urlpatterns = [
+    *map_views.urlpatterns,  # map/, map/data/, map/points/ (the area map)
     path("", views.dashboard_page, name="page"),
     path("screen/", views.screen_page, name="screen"),
     path("data/", views.dashboard_data, name="data"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,15 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from tongxin.core.datums import Datum
-from tongxin.regions.choices import AreaLevel
+from tongxin.regions.choices import AreaLevel, GridDuty
 from tongxin.regions.geometry import geometry_to_wgs84
 from tongxin.regions.models import Area
-from tongxin.regions.services import area_import_geojson, area_import_town_codes, area_upsert
+from tongxin.regions.services import (
+    area_import_geojson,
+    area_import_town_codes,
+    area_upsert,
+    grid_member_assign,
+)
 
 from .geometry import as_geojson, as_shape, ellipse, snap, split, stable_seed
 
@@ -94,6 +100,10 @@ class Places:
     towns: dict[str, Area]
     communities: list[Area] = field(default_factory=list)
     grids: list[GridInfo] = field(default_factory=list)
+
+    def seed_roster(self, grid_workers: dict[int, Any], *, log: Any = None) -> int:
+        """The roster of every grid (see :func:`seed_grid_roster`); call after the staff exist."""
+        return seed_grid_roster(self, grid_workers, log=log)
 
 
 def _read_collection(path: Path) -> dict[str, Any]:
@@ -218,3 +228,51 @@ def _seed_town(places: Places, district: Area, town: Area, cell: BaseGeometry, k
                 district_code=district.code, town_code=town.code, urban=is_urban,
                 address_stem=f"{district.name}{town.name}{name}",
             ))
+
+
+# --- the grid roster (一格一长一警一专多兼) ---------------------------------------------------------------
+
+def _roster_phone(rng: random.Random) -> str:
+    """11 digits starting with 12, like every demo phone: no mobile network uses that prefix."""
+    return "12" + "".join(str(rng.randrange(10)) for _ in range(9))
+
+
+def seed_grid_roster(places: Places, grid_workers: dict[int, Any], *, log: Any = None) -> int:
+    """A plausible roster for every demo grid, through the regions services (validated, audited): the
+    community's secretary leads all its grids (网格长), the town's police station lends one officer per
+    community (网格警), a full-time worker per grid — the demo grid-worker account where one exists —
+    and one to three part-timers (楼栋长, volunteers). Generated names and 12-prefixed phones.
+    Idempotent: a grid that already has anyone on its roster is left alone."""
+    from tongxin.demo.content import person_name
+    from tongxin.regions.models import GridMember
+
+    staffed = set(GridMember.objects.filter(grid__in=[g.area for g in places.grids]).values_list("grid_id", flat=True))
+    by_community: dict[int, list[GridInfo]] = {}
+    for info in places.grids:
+        by_community.setdefault(info.area.parent_id or 0, []).append(info)
+    added = 0
+    for community_id, infos in sorted(by_community.items()):
+        rng = random.Random(stable_seed(str(community_id), "roster"))
+        leader = (person_name(rng), _roster_phone(rng))
+        officer = (person_name(rng), _roster_phone(rng))
+        for info in infos:
+            grid = info.area
+            if grid.pk in staffed:
+                continue
+            worker = grid_workers.get(grid.pk)
+            if worker is not None:
+                name = (worker.display_name or worker.username).removeprefix("网格员 ").strip()
+                full_time = (name, worker.phone or _roster_phone(rng), worker)
+            else:
+                full_time = (person_name(rng), _roster_phone(rng), None)
+            grid_member_assign(grid=grid, name=leader[0], phone=leader[1], duty=GridDuty.LEADER)
+            grid_member_assign(grid=grid, name=officer[0], phone=officer[1], duty=GridDuty.OFFICER)
+            grid_member_assign(grid=grid, name=full_time[0], phone=full_time[1], duty=GridDuty.FULL_TIME,
+                               user=full_time[2])
+            added += 3
+            for _ in range(rng.randint(1, 3)):
+                grid_member_assign(grid=grid, name=person_name(rng), phone=_roster_phone(rng), duty=GridDuty.PART_TIME)
+                added += 1
+    if log:
+        log(f"网格名册：{added} 人次（网格长、网格警、专职、兼职；{len(grid_workers)} 个网格的专职关联网格员账号）")
+    return added

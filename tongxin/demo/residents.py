@@ -3,7 +3,8 @@
 
 Deterministic (a fixed seed), bulk-inserted (a few hundred rows in well under a second), idempotent:
 a second run adds nothing. Phones start with 12 (no network uses that prefix); ID numbers are never
-generated — the demo keeps no ID digests.
+generated — the demo keeps no ID digests. Each household's first resident owns it (业主) and every
+resident has a birth date (most adults, some children), so owners' votes and adult counts have data.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tongxin.residents.models import Household, Merchant, Resident
+from tongxin.residents.models import Building, Household, Merchant, Resident
 from tongxin.residents.services import channel_owner_ensure, code_url
 
 from .content import SURNAMES, person_name
@@ -51,10 +53,16 @@ def seed_residents(places: Places, log: Callable[[str], Any] | None = None) -> R
              [g for g in places.grids if g.district_code == code and g.urban][:GRIDS_PER_DISTRICT]]
     households: list[Household] = []
     merchants: list[Merchant] = []
+    buildings: dict[tuple[int, str], Building] = {}
     for info in grids:
         community = info.area.parent
+        assert community is not None  # a grid always lies in a community
         estate = f"{community.name.removesuffix('社区').removesuffix('居委会')}小区"
         for b in range(1, BUILDINGS + 1):
+            if (community.pk, f"{b}号楼") not in buildings:  # two grids of one community share its buildings
+                buildings[(community.pk, f"{b}号楼")] = Building(
+                    area=community, grid=info.area, name=f"{b}号楼", address=f"{info.address_stem}{estate}{b}号楼",
+                    floors=FLOORS, units=UNITS)
             for u in range(1, UNITS + 1):
                 for floor in range(1, FLOORS + 1):
                     for door in range(1, DOORS + 1):
@@ -70,17 +78,30 @@ def seed_residents(places: Places, log: Callable[[str], Any] | None = None) -> R
                 area=community, grid=info.area, licence_number=f"9115060{rng.randrange(10**10):010d}X",
                 contact_name=person_name(rng), contact_phone=_phone(rng),
             ))
+    Building.objects.bulk_create(list(buildings.values()), batch_size=500)
+    by_name = {(b.area_id, b.name): b.pk for b in Building.objects.all()}
+    for household in households:
+        household.building_ref_id = by_name[(household.area_id, household.building)]
     Household.objects.bulk_create(households, batch_size=500)
     Merchant.objects.bulk_create(merchants, batch_size=500)
     households = list(Household.objects.order_by("id"))
     residents: list[Resident] = []
+    today = date(2026, 5, 27)  # fixed: the demo is the same whenever it is seeded
+
+    def born(adult: bool) -> date:
+        return today - timedelta(days=rng.randint(19 * 365, 80 * 365) if adult else rng.randint(365, 17 * 365))
+
     for index, household in enumerate(households):
         if index == 0:
-            residents.append(Resident(household=household, name=DEMO_NAME, phone=DEMO_PHONE))
-            residents.append(Resident(household=household, name="王" + rng.choice("丽芳静敏"), phone=_phone(rng)))
+            residents.append(Resident(household=household, name=DEMO_NAME, phone=DEMO_PHONE, is_owner=True,
+                                      birth_date=date(1986, 4, 12)))
+            residents.append(Resident(household=household, name="王" + rng.choice("丽芳静敏"), phone=_phone(rng),
+                                      birth_date=date(1988, 9, 3)))
             continue
-        residents.extend(Resident(household=household, name=person_name(rng), phone=_phone(rng))
-                         for _ in range(rng.choice([1, 2, 2, 3])))
+        for n in range(rng.choice([1, 2, 2, 3])):
+            adult = n < 2 or rng.random() < 0.3  # the third is usually a child (no phone)
+            residents.append(Resident(household=household, name=person_name(rng), phone=_phone(rng) if adult else "",
+                                      is_owner=n == 0, birth_date=born(adult)))
     Resident.objects.bulk_create(residents, batch_size=1000, ignore_conflicts=True)
     path = demo_resident_path() or ""
     say(f"码上生活：{len(households)} 户、{len(residents)} 位居民、{len(merchants)} 个商户（{len(grids)} 个网格）")

@@ -130,6 +130,7 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
     mark = step("places", mark)
     with transaction.atomic():
         org = seed_organisation(places, log=say)
+        places.seed_roster(org.staff.grid_workers, log=say)
     invalidate_sla_cache()
     mark = step("organisation", mark)
     with transaction.atomic():
@@ -152,6 +153,9 @@ def demo_seed(*, orders: int = DEFAULT_ORDERS, log: Callable[[str], Any] | None 
         mark = step("sweep", mark)
     with transaction.atomic():
         seed_mediation(places, org, log=say)
+        __import__("tongxin.demo.participation", fromlist=["x"]).seed_participation(org.staff, log=say)
+        __import__("tongxin.demo.grids", fromlist=["x"]).seed_grids(places, org.staff, log=say)
+        __import__("tongxin.demo.points", fromlist=["x"]).seed_points(org.staff, log=say)  # docs/points.md
     mark = step("mediation", mark)
     if not classifier_has_active():
         retrain = classifier_retrain(log=say)

@@ -175,7 +175,7 @@ def department_suggestion(request: HttpRequest, order_id: OrderId) -> dict[str, 
 
 # --- hotspots and hot words ------------------------------------------------------------------------------
 
-class AreaRef(Schema):
+class InsightAreaRef(Schema):
     code: str
     name: str
 
@@ -191,7 +191,7 @@ class HotspotOrder(Schema):
 class HotspotOut(Schema):
     count: int
     category: dict[str, Any] | None
-    area: AreaRef
+    area: InsightAreaRef
     center: dict[str, float] | None
     first_at: datetime
     last_at: datetime
@@ -236,7 +236,7 @@ class HotWordOut(Schema):
 
 
 class HotWordsOut(Schema):
-    area: AreaRef | None
+    area: InsightAreaRef | None
     start: datetime
     end: datetime
     requests: int

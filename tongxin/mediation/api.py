@@ -24,21 +24,21 @@ from .schemas import (
     AgreeIn,
     CaseCreateIn,
     CaseDetail,
+    CaseNoteIn,
     CasePage,
     CaseRef,
+    CaseRequiredNoteIn,
     ConfirmIn,
     FailIn,
     FollowUpIn,
     FromWorkOrderIn,
     HandoverIn,
     JointIn,
+    MediationNumbersOut,
     MediatorOut,
-    NoteIn,
-    NumbersOut,
     OrgOut,
     PartyRevealed,
     RaiseWorkOrderIn,
-    RequiredNoteIn,
     SessionIn,
     WorkOrderRef,
 )
@@ -209,7 +209,7 @@ def _done(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 
 @router.post("/mediation/cases/{case_id}/mediate", response=DETAIL, summary="即知即调")
-def case_mediate(request: HttpRequest, case_id: CaseId, payload: NoteIn) -> dict[str, Any]:
+def case_mediate(request: HttpRequest, case_id: CaseId, payload: CaseNoteIn) -> dict[str, Any]:
     services.case_mediate(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
@@ -227,13 +227,13 @@ def case_escalate(request: HttpRequest, case_id: CaseId, payload: HandoverIn) ->
 
 
 @router.post("/mediation/cases/{case_id}/accept-handover", response=DETAIL, summary="Accept a hand-over")
-def case_accept(request: HttpRequest, case_id: CaseId, payload: NoteIn) -> dict[str, Any]:
+def case_accept(request: HttpRequest, case_id: CaseId, payload: CaseNoteIn) -> dict[str, Any]:
     services.case_handover_accept(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
 
 @router.post("/mediation/cases/{case_id}/reject-handover", response=DETAIL, summary="Decline a hand-over")
-def case_reject(request: HttpRequest, case_id: CaseId, payload: RequiredNoteIn) -> dict[str, Any]:
+def case_reject(request: HttpRequest, case_id: CaseId, payload: CaseRequiredNoteIn) -> dict[str, Any]:
     services.case_handover_reject(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
@@ -289,19 +289,19 @@ def case_follow_up(request: HttpRequest, case_id: CaseId, payload: FollowUpIn) -
 
 
 @router.post("/mediation/cases/{case_id}/close", response=DETAIL, summary="Close as stable")
-def case_close(request: HttpRequest, case_id: CaseId, payload: NoteIn) -> dict[str, Any]:
+def case_close(request: HttpRequest, case_id: CaseId, payload: CaseNoteIn) -> dict[str, Any]:
     services.case_close(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
 
 @router.post("/mediation/cases/{case_id}/reopen", response=DETAIL, summary="Agreement not kept: mediate again")
-def case_reopen(request: HttpRequest, case_id: CaseId, payload: RequiredNoteIn) -> dict[str, Any]:
+def case_reopen(request: HttpRequest, case_id: CaseId, payload: CaseRequiredNoteIn) -> dict[str, Any]:
     services.case_reopen(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
 
 @router.post("/mediation/cases/{case_id}/withdraw", response=DETAIL, summary="Withdraw")
-def case_withdraw(request: HttpRequest, case_id: CaseId, payload: RequiredNoteIn) -> dict[str, Any]:
+def case_withdraw(request: HttpRequest, case_id: CaseId, payload: CaseRequiredNoteIn) -> dict[str, Any]:
     services.case_withdraw(case_id=case_id, actor=actor(request), **payload.dict())
     return _done(request, case_id)
 
@@ -315,7 +315,7 @@ def case_raise_work_order(request: HttpRequest, case_id: CaseId, payload: RaiseW
 
 # --- numbers ------------------------------------------------------------------------------------
 
-@router.get("/mediation/numbers", response={200: NumbersOut, **ERRORS}, summary="Received, concluded, the four targets")
+@router.get("/mediation/numbers", response={200: MediationNumbersOut, **ERRORS}, summary="Received, concluded, the four targets")
 def numbers(request: HttpRequest, area_code: str | None = None, level: Level | None = None,
             date_from: date | None = None, date_to: date | None = None) -> dict[str, Any]:
     path = _area_path(area_code)

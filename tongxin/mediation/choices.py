@@ -75,7 +75,7 @@ class PartySide(models.TextChoices):
     OTHER = "other", _("第三人")
 
 
-class Status(models.TextChoices):
+class CaseStatus(models.TextChoices):
     RECEIVED = "received", _("已受理")
     MEDIATING = "mediating", _("调解中")
     HANDOVER = "handover", _("移交待接收")
@@ -86,13 +86,16 @@ class Status(models.TextChoices):
     WITHDRAWN = "withdrawn", _("已撤回")
 
 
+Status = CaseStatus  # the short name the room uses; the schema and OpenAPI see CaseStatus
+
+
 TERMINAL_STATUSES = frozenset({Status.FAILED, Status.CLOSED, Status.WITHDRAWN})
 # A case is concluded once mediation has an outcome; the targets count these (docs/mediation.md).
 CONCLUDED_STATUSES = frozenset({Status.AGREED, Status.FAILED, Status.CLOSED})
 SETTLED_STATUSES = frozenset({Status.AGREED, Status.CLOSED})
 
 
-class Action(models.TextChoices):
+class CaseAction(models.TextChoices):
     RECEIVE = "receive", _("受理")
     MEDIATE = "mediate", _("即知即调")
     ROUTE = "route", _("分流移交")
@@ -111,6 +114,9 @@ class Action(models.TextChoices):
     REOPEN = "reopen", _("协议未履行，重新调解")
     WITHDRAW = "withdraw", _("撤回")
     RAISE_WORK_ORDER = "raise_work_order", _("转办工单")
+
+
+Action = CaseAction  # the short name the room uses; the schema and OpenAPI see CaseAction
 
 
 class HandoverKind(models.TextChoices):

@@ -54,12 +54,12 @@ class FromWorkOrderIn(InSchema):
     note: str = Field("", max_length=5000)
 
 
-class NoteIn(InSchema):
+class CaseNoteIn(InSchema):
     note: str = Field("", max_length=5000)
     version: int | None = None
 
 
-class RequiredNoteIn(InSchema):
+class CaseRequiredNoteIn(InSchema):
     note: str = Field(..., max_length=5000)
     version: int | None = None
 
@@ -211,7 +211,7 @@ class TargetOut(Schema):
     met: bool
 
 
-class NumbersOut(Schema):
+class MediationNumbersOut(Schema):
     received: int
     concluded: int
     settled: int

@@ -1,4 +1,5 @@
-"""The area tree, read-only: /api/v1/areas and /api/v1/areas/{code}.
+"""The area tree, read-only: /api/v1/areas, /api/v1/areas/{code} and /api/v1/areas/locate; the grid
+roster under /api/v1/regions/… (tongxin/grids/roster_api.py: its scoping needs accounts, above regions).
 
 Reference data every signed-in user may read. Boundaries can weigh hundreds of kilobytes, so they
 are left out (and not even loaded) unless asked for with ``?boundary=1``.
@@ -10,14 +11,16 @@ from typing import Annotated, Any
 
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
+from tongxin.core.datums import Datum, to_wgs84
 from tongxin.core.errors import NotFound, ValidationFailed
 
 from .choices import AreaLevel
 from .models import Area
-from .schemas import AreaDetail, AreaOut
-from .selectors import area_ancestor_ids
+from .schemas import AreaDetail, AreaOut, LocateOut
+from .selectors import area_ancestor_ids, area_locate_path
 
 router = Router(tags=["reference"])
 
@@ -66,6 +69,21 @@ def area_list(
     else:
         qs = qs.filter(parent__isnull=True)
     return [_shape(a, boundary) for a in qs.order_by("path")]
+
+
+@router.get("/areas/locate", response=LocateOut, summary="Point → area path")
+def area_locate_endpoint(
+    request: HttpRequest,
+    lng: Annotated[float, Query(ge=-180, le=180, description="Longitude in the crs given.")],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    crs: Annotated[Datum, Query(description="wgs84 (GPS, default), gcj02 (Amap, Tencent, WeChat) or bd09 (Baidu).")] = Datum.WGS84,
+) -> dict[str, Any]:
+    """The path from the city down to the deepest area (usually the grid) containing the point."""
+    wlng, wlat = to_wgs84(lng, lat, crs)
+    path = area_locate_path(wlng, wlat)
+    if not path:
+        raise NotFound(_("该坐标不在任何区域内"), code="outside_areas")
+    return {"lng": round(wlng, 7), "lat": round(wlat, 7), "area": path[-1], "path": path}
 
 
 @router.get("/areas/{code}", response=AreaDetail, summary="One area")

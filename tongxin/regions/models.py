@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import LEVEL_ORDER, AreaLevel
+from tongxin.core.masking import mask_phone
+
+from .choices import LEVEL_ORDER, SINGLE_DUTIES, AreaLevel, GridDuty
 
 
 class AreaQuerySet(models.QuerySet["Area"]):
@@ -43,6 +50,8 @@ class Area(models.Model):
     generated = models.BooleanField(
         _("演示生成"), default=False, help_text=_("由演示数据生成，不是官方区划或边界")
     )
+    # Read (with the row count) by the point lookup to know when another process changed the tree.
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = AreaQuerySet.as_manager()
 
@@ -61,3 +70,51 @@ class Area(models.Model):
 
     def contains(self, other: Area) -> bool:
         return other.path.startswith(self.path)
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+class GridMember(models.Model):
+    """One person on a grid's roster (一格一长一警一专多兼).
+
+    Rules: ``grid`` is an area of level grid; at most one *active* leader, police officer and full-time
+    worker per grid (a conditional unique constraint), any number of part-time members; the same phone
+    holds one duty of a grid once while active; a person may serve several grids (one row each).
+    ``user`` links the member to a staff account when they have one. Nobody is deleted: removal sets
+    ``active`` false and ``until``, so the history of who served stays. The phone is personal data:
+    shown masked, revealed only through an audited service. Written by the regions services only.
+    """
+
+    grid = models.ForeignKey(Area, verbose_name=_("网格"), on_delete=models.PROTECT, related_name="members",
+                             limit_choices_to={"level": AreaLevel.GRID})
+    name = models.CharField(_("姓名"), max_length=60)
+    phone = models.CharField(_("手机号"), max_length=20)
+    duty = models.CharField(_("职责"), max_length=12, choices=GridDuty.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("账号"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="grid_memberships")
+    active = models.BooleanField(_("在岗"), default=True)
+    since = models.DateField(_("起始日期"), default=_today)
+    until = models.DateField(_("结束日期"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("网格成员")
+        verbose_name_plural = _("网格成员")
+        ordering = ["grid_id", "duty", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid", "duty"], condition=Q(active=True, duty__in=list(SINGLE_DUTIES)),
+                name="grid_member_one_active_per_duty",
+            ),
+            models.UniqueConstraint(
+                fields=["grid", "phone", "duty"], condition=Q(active=True), name="grid_member_unique_active_phone",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "active"], name="grid_member_user_active")]
+
+    def __str__(self) -> str:
+        # Shown on the grid page: the phone masked, as everywhere by default.
+        return f"{self.get_duty_display()} · {self.name} · {mask_phone(self.phone)}"

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from tongxin.core.masking import mask_phone
 
 from . import services
-from .models import Household, Merchant, Resident
+from .models import Building, Household, Merchant, RecordChange, Resident
 
 
 class ResidentInline(admin.TabularInline):
@@ -56,7 +56,9 @@ class HouseholdAdmin(admin.ModelAdmin):
     list_display = ["address", "building", "unit", "room", "floor_area", "area", "code_version", "codes"]
     search_fields = ["address", "building"]  # no area filter: the city has thousands of areas
     autocomplete_fields = ["area", "grid"]
-    readonly_fields = ["code_version", "code_revoked_at"]
+    # The building is kept by the services (text and link together, with the change history): edit
+    # it on the basic-information pages (/grid/info/).
+    readonly_fields = ["building", "building_ref", "code_version", "code_revoked_at"]
     inlines = [ResidentInline]
     actions = [reissue_codes, revoke_codes]
 
@@ -101,3 +103,35 @@ class MerchantAdmin(admin.ModelAdmin):
     @admin.display(description="二维码")
     def codes(self, obj: Merchant) -> str:
         return _code_links(obj)
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    """Read here; registered and edited on the basic-information pages (validated, with history)."""
+
+    list_display = ["name", "area", "grid", "floors", "units"]
+    search_fields = ["name", "address"]
+    list_select_related = ["area", "grid"]
+    readonly_fields = ["area", "grid", "name", "address", "floors", "units", "lat", "lng", "footprint", "created_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(RecordChange)
+class RecordChangeAdmin(admin.ModelAdmin):
+    """The change history of basic information: append-only, so read-only here."""
+
+    list_display = ["at", "actor_label", "object_type", "object_id", "action"]
+    list_filter = ["object_type", "action"]
+    search_fields = ["=object_id", "actor_label"]
+    readonly_fields = ["at", "actor", "actor_label", "object_type", "object_id", "action", "changes", "note"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

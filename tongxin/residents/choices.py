@@ -42,3 +42,21 @@ RESIDENT_STATUS_LABELS = {
     "invalid": _("未予受理"),
     "transferred": _("已转公安110处理"),
 }
+
+
+class ChangeAction(models.TextChoices):
+    """What a basic-information change record says happened."""
+
+    CREATED = "created", _("新增")
+    UPDATED = "updated", _("修改")
+    IMPORTED = "imported", _("导入")
+    VERIFIED = "verified", _("实名核验")
+
+
+class RecordType(models.TextChoices):
+    """The records of basic information (the ``object_type`` of a change record)."""
+
+    BUILDING = "building", _("楼栋")
+    HOUSEHOLD = "household", _("住户")
+    RESIDENT = "resident", _("居民")
+    MERCHANT = "merchant", _("商户")

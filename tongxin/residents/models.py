@@ -14,6 +14,34 @@ from django.utils.translation import gettext_lazy as _
 from .choices import PointSource
 
 
+class Building(models.Model):
+    """A building (楼栋) of a community. Rules: ``area`` is the community, ``grid`` the grid it lies in
+    (a grid of that community, when known); ``name`` ("3号楼") is unique within the community and is
+    the natural key the importer matches on; ``lat``/``lng`` are WGS-84; ``footprint`` is an optional
+    GeoJSON Polygon/MultiPolygon in WGS-84. Households name their building by ``building_ref`` and
+    keep its name in their ``building`` text (the two are kept equal by the services)."""
+
+    area = models.ForeignKey("regions.Area", verbose_name=_("所属社区"), on_delete=models.PROTECT, related_name="+")
+    grid = models.ForeignKey("regions.Area", verbose_name=_("所属网格"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("楼栋名称"), max_length=40)
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    floors = models.PositiveSmallIntegerField(_("层数"), null=True, blank=True)
+    units = models.PositiveSmallIntegerField(_("单元数"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    lng = models.FloatField(_("经度"), null=True, blank=True)
+    footprint = models.JSONField(_("轮廓 (GeoJSON, WGS-84)"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+        constraints = [models.UniqueConstraint(fields=["area", "name"], name="building_area_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Household(models.Model):
     """One dwelling (户). Rules: ``area`` is the community or grid it belongs to (``grid`` is the grid
     when known); ``floor_area`` (m², 专有部分面积) weighs property-owner votes (Civil Code Art. 278);
@@ -25,6 +53,8 @@ class Household(models.Model):
                              on_delete=models.PROTECT, related_name="+")
     address = models.CharField(_("地址"), max_length=300)
     building = models.CharField(_("楼栋"), max_length=40, blank=True)
+    building_ref = models.ForeignKey(Building, verbose_name=_("楼栋"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="households")
     unit = models.CharField(_("单元"), max_length=40, blank=True)
     room = models.CharField(_("门牌号"), max_length=40, blank=True)
     floor_area = models.DecimalField(_("面积（平方米）"), max_digits=9, decimal_places=2, null=True, blank=True)
@@ -42,21 +72,30 @@ class Household(models.Model):
 
 
 class Resident(models.Model):
-    """A person registered in a household. Rules: one phone per household at most once; the ID number
-    is kept only as ``id_digest`` (HMAC-SHA256 with a key derived from SECRET_KEY) and ``id_masked``."""
+    """A person registered in a household. Rules: a phone (mobile: it receives the SMS login code) is
+    optional — children have none — but at most once per household; the ID number
+    is kept only as ``id_digest`` (HMAC-SHA256 with a key derived from SECRET_KEY) and ``id_masked``;
+    ``birth_date`` is read from the 18-digit ID number when one is given (else typed by staff);
+    ``is_owner`` (业主) means the person owns the household's property (owners' votes, Civil Code
+    Art. 278); ``verified_at`` is set when staff checked the ID card in person, or when the person
+    signed in with the SMS code sent to their own registered phone while an ID number is on file."""
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="residents")
     name = models.CharField(_("姓名"), max_length=60)
-    phone = models.CharField(_("手机号"), max_length=20, db_index=True)
+    phone = models.CharField(_("手机号"), max_length=20, db_index=True, blank=True)
     id_digest = models.CharField(_("身份证号摘要"), max_length=64, blank=True, editable=False)
     id_masked = models.CharField(_("身份证号（脱敏）"), max_length=24, blank=True, editable=False)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    is_owner = models.BooleanField(_("业主"), default=False, help_text=_("拥有本户房屋产权（业主表决用）"))
+    verified_at = models.DateTimeField(_("实名核验时间"), null=True, blank=True)
     active = models.BooleanField(_("有效"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("居民")
         verbose_name_plural = _("居民")
-        constraints = [models.UniqueConstraint(fields=["household", "phone"], name="resident_household_phone")]
+        constraints = [models.UniqueConstraint(fields=["household", "phone"], condition=~models.Q(phone=""),
+                                               name="resident_household_phone_set")]
 
     def __str__(self) -> str:
         return f"{self.name[:1]}*"
@@ -153,3 +192,29 @@ class Rating(models.Model):
     def __str__(self) -> str:
         return f"{self.satisfaction} ({self.report_id})"
 
+
+
+class RecordChange(models.Model):
+    """One change of basic information (基础信息变更记录): who created, edited or imported which record,
+    field by field. Rules: append-only (written in the same transaction as the change by the services;
+    never updated or deleted); ``changes`` maps a field to ``[before, after]`` with personal data
+    (phones, ID numbers) already masked, so reading the history reveals nothing."""
+
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey("accounts.User", verbose_name=_("操作人"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("操作人名称"), max_length=150, blank=True)
+    object_type = models.CharField(_("对象类型"), max_length=20)
+    object_id = models.PositiveBigIntegerField(_("对象编号"))
+    action = models.CharField(_("操作"), max_length=12)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("基础信息变更记录")
+        verbose_name_plural = _("基础信息变更记录")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}#{self.object_id} {self.action}"

@@ -3,11 +3,12 @@ another's: 404), the public board (located, anonymised), and the staff's lists f
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.selectors import actor_scope
@@ -16,7 +17,7 @@ from tongxin.workorders.choices import Status
 from tongxin.workorders.selectors import work_orders_visible_to
 
 from .choices import RESIDENT_STATUS_LABELS, CodeKind, CodeState
-from .models import Household, Merchant, Report
+from .models import Building, Household, Merchant, Report, Resident
 from .tokens import token_parse
 
 # Roles that may print and manage a place's code: the community's people and the centre.
@@ -159,6 +160,103 @@ def board_categories() -> list[tuple[str, str]]:
     return list(rows[:100])
 
 
+# --- reads other rooms call (participation, points, regions' pages) ------------------------------------
+
+def _area_of(value: Any) -> Any:
+    """An Area from an Area or its pk (a missing pk: None, which then matches nothing)."""
+    if value is None or hasattr(value, "path"):
+        return value
+    from tongxin.regions.models import Area
+
+    return Area.objects.filter(pk=value).only("id", "path").first()
+
+
+def households_in_scope(*, area: Any = None, grid: Any = None, building: Any = None) -> QuerySet[Household]:
+    """Households of an area's subtree (by its materialised path: a district, a town, a community, or a
+    grid), of one grid, of one building (a Building or its pk); any combination narrows. No argument:
+    every household."""
+    qs = Household.objects.all()
+    if area is not None:
+        area = _area_of(area)
+        if area is None:
+            return qs.none()
+        qs = qs.filter(Q(area__path__startswith=area.path) | Q(grid__path__startswith=area.path))
+    if grid is not None:
+        qs = qs.filter(grid_id=getattr(grid, "pk", grid))
+    if building is not None:
+        qs = qs.filter(building_ref_id=getattr(building, "pk", building))
+    return qs
+
+
+def buildings_in_scope(*, area: Any = None, grid: Any = None) -> QuerySet[Building]:
+    """Buildings of an area's subtree (community or above, or a grid by path) and/or of one grid."""
+    qs = Building.objects.all()
+    if area is not None:
+        area = _area_of(area)
+        if area is None:
+            return qs.none()
+        qs = qs.filter(Q(area__path__startswith=area.path) | Q(grid__path__startswith=area.path))
+    if grid is not None:
+        qs = qs.filter(grid_id=getattr(grid, "pk", grid))
+    return qs
+
+
+def adult_cutoff(on: date, years: int = 18) -> date:
+    """The latest birth date of a person aged ``years`` on ``on``. Someone born on 29 February comes of
+    age on 1 March in a common year (the cutoff falls back to 28 February)."""
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # on is 29 February and the earlier year is not a leap year
+        return on.replace(year=on.year - years, day=28)
+
+
+def adult_residents_of(households: QuerySet[Household], *, on: date) -> QuerySet[Resident]:
+    """Active residents of ``households`` aged 18 or more on ``on``. A resident whose birth date is
+    unknown is left out: eligibility must be provable."""
+    return Resident.objects.filter(household__in=households, active=True, birth_date__isnull=False,
+                                   birth_date__lte=adult_cutoff(on))
+
+
+def owners_of(households: QuerySet[Household]) -> QuerySet[Resident]:
+    """Active residents of ``households`` registered as owners (业主) of their household's property."""
+    return Resident.objects.filter(household__in=households, active=True, is_owner=True)
+
+
+def resident_get(pk: Any) -> Resident | None:
+    try:
+        return Resident.objects.select_related("household").filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class ReportConfirmation:
+    report_id: int
+    resident_id: int | None
+    household_id: int | None
+    order_id: int
+    confirmed_at: datetime
+
+
+def report_confirmations(*, since: datetime, until: datetime) -> list[ReportConfirmation]:
+    """Residents' reports whose work order was closed (办结) in ``[since, until)`` with a real outcome.
+
+    In the engine, a request set aside ends in its own status — merged into another (并单: a duplicate),
+    withdrawn, invalid (无效), transferred to 110 — never in ``closed``, so ``closed`` alone is a valid
+    outcome, whatever the satisfaction. One exception: an order closed because the resident asked for a
+    redo (重办) is not finished; its new order carries its own report and counts when *it* closes, so the
+    request is confirmed once. The order's ``closed_at`` is when it was confirmed; points award on it.
+    """
+    rows = (
+        Report.objects.filter(order__status=Status.CLOSED, order__closed_at__gte=since, order__closed_at__lt=until)
+        .filter(order__redos__isnull=True)
+        .order_by("order__closed_at", "id")
+        .values_list("id", "resident_id", "household_id", "order_id", "order__closed_at")
+    )
+    return [ReportConfirmation(report_id=r, resident_id=res, household_id=h, order_id=o, confirmed_at=at)
+            for r, res, h, o, at in rows if at is not None]  # closed orders always carry closed_at
+
+
 # --- staff side ------------------------------------------------------------------------------------
 
 def places_manageable_by(actor: Any, model: type[Household] | type[Merchant]) -> QuerySet[Any]:
@@ -169,7 +267,6 @@ def places_manageable_by(actor: Any, model: type[Household] | type[Merchant]) ->
     paths = [p for role in CODE_ROLES for p in scope.area_roles.get(role, ())]
     if not paths:
         return model.objects.none()
-    from django.db.models import Q
 
     q = Q()
     for path in paths:
@@ -198,3 +295,234 @@ def building_households(*, actor: Any, area_id: Any, building: str) -> list[Hous
     if not rows:
         raise NotFound()
     return rows
+
+
+# --- basic information (基础信息) for staff -----------------------------------------------------------------
+
+# Who keeps basic information: grid workers (and community staff holding that role) in their area,
+# admins everywhere; leaders read it. Anything outside answers 404, like a missing record.
+INFO_WRITE_ROLES = frozenset({Role.GRID_WORKER})
+INFO_READ_ROLES = frozenset({Role.GRID_WORKER, Role.LEADER})
+
+
+def _info_paths(actor: Any, roles: frozenset[str]) -> list[str]:
+    scope = actor_scope(actor)
+    return [p for role in roles for p in scope.area_roles.get(role, ())]
+
+
+def info_can_read(actor: Any) -> bool:
+    return actor_scope(actor).is_admin or bool(_info_paths(actor, INFO_READ_ROLES))
+
+
+def info_can_write(actor: Any) -> bool:
+    return actor_scope(actor).is_admin or bool(_info_paths(actor, INFO_WRITE_ROLES))
+
+
+def info_can_write_at(actor: Any, *, area: Any, grid: Any = None) -> bool:
+    """May ``actor`` write a record of this community (and grid)? A grid worker's scope is often one
+    grid: then the record must be in that grid."""
+    if actor_scope(actor).is_admin:
+        return True
+    target = grid.path if grid is not None else area.path
+    return any(target.startswith(p) for p in _info_paths(actor, INFO_WRITE_ROLES))
+
+
+def info_can_edit(actor: Any, record: Any) -> bool:
+    """May ``actor`` edit this record (a building, household, merchant, or a resident by its household)?"""
+    place = record.household if isinstance(record, Resident) else record
+    return info_can_write_at(actor, area=place.area, grid=place.grid)
+
+
+def _info_q(actor: Any, prefix: str = "") -> Q | None:
+    paths = _info_paths(actor, INFO_READ_ROLES)
+    if not paths:
+        return None
+    q = Q()
+    for path in paths:
+        q |= Q(**{f"{prefix}area__path__startswith": path}) | Q(**{f"{prefix}grid__path__startswith": path})
+    return q
+
+
+def _info_scoped(actor: Any, model: Any, prefix: str = "") -> QuerySet[Any]:
+    if actor_scope(actor).is_admin:
+        return model.objects.all()
+    q = _info_q(actor, prefix)
+    return model.objects.filter(q) if q is not None else model.objects.none()
+
+
+def households_visible_to(actor: Any) -> QuerySet[Household]:
+    return _info_scoped(actor, Household)
+
+
+def buildings_visible_to(actor: Any) -> QuerySet[Building]:
+    return _info_scoped(actor, Building)
+
+
+def residents_visible_to(actor: Any) -> QuerySet[Resident]:
+    return _info_scoped(actor, Resident, "household__")
+
+
+def merchants_visible_to(actor: Any) -> QuerySet[Merchant]:
+    return _info_scoped(actor, Merchant)
+
+
+def _get_scoped(qs: QuerySet[Any], pk: Any) -> Any:
+    try:
+        found = qs.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def household_get(*, actor: Any, pk: Any) -> Household:
+    return _get_scoped(households_visible_to(actor).select_related("area", "grid", "building_ref"), pk)
+
+
+def building_get(*, actor: Any, pk: Any) -> Building:
+    return _get_scoped(buildings_visible_to(actor).select_related("area", "grid"), pk)
+
+
+def resident_get_for(*, actor: Any, pk: Any) -> Resident:
+    return _get_scoped(residents_visible_to(actor).select_related("household__area", "household__grid"), pk)
+
+
+def merchant_get(*, actor: Any, pk: Any) -> Merchant:
+    return _get_scoped(merchants_visible_to(actor).select_related("area", "grid"), pk)
+
+
+def info_areas(actor: Any) -> tuple[list[Any], list[Any]]:
+    """(communities, grids) the actor may write records in, for the forms' choices."""
+    from tongxin.regions.choices import AreaLevel
+    from tongxin.regions.models import Area
+
+    areas = Area.objects.defer("boundary").filter(level__in=[AreaLevel.COMMUNITY, AreaLevel.GRID])
+    if not actor_scope(actor).is_admin:
+        paths = _info_paths(actor, INFO_WRITE_ROLES)
+        if not paths:
+            return [], []
+        q = Q()
+        for path in paths:
+            q |= Q(path__startswith=path)
+            # A grid worker's community (the parent of the grid) is where its records belong.
+            q |= Q(level=AreaLevel.COMMUNITY, pk__in=[int(x) for x in path.strip("/").split("/")[-2:-1]])
+        areas = areas.filter(q)
+    rows = list(areas.order_by("path")[:2000])
+    return ([a for a in rows if a.level == AreaLevel.COMMUNITY], [a for a in rows if a.level == AreaLevel.GRID])
+
+
+def record_history(*, record_type: str, object_id: int, limit: int = 100) -> list[Any]:
+    """The change records of one record, newest first (the caller has already read the record)."""
+    from .models import RecordChange
+
+    return list(RecordChange.objects.filter(object_type=record_type, object_id=object_id)
+                .order_by("-at", "-id")[:limit])
+
+
+def info_search(*, actor: Any, kind: str, query: str = "", grid: Any = None, building: Any = None,
+                limit: int = 50) -> QuerySet[Any]:
+    """The staff list of one kind of record, scoped to the actor, filtered by a free-text query: the
+    address, building, room or name; a resident also by the last four digits of the phone (never by
+    the full number in a URL) — or by a typed ID number (through its digest)."""
+    query = (query or "").strip()[:60]
+    qs: QuerySet[Any]
+    if kind == "resident":
+        qs = residents_visible_to(actor).select_related("household")
+        if query:
+            q = Q(name__icontains=query) | Q(household__address__icontains=query)
+            if query.isdigit() and len(query) == 4:
+                q |= Q(phone__endswith=query)
+            if len(query) == 18:
+                from tongxin.core.errors import ValidationFailed
+
+                from .services import id_digest
+
+                with contextlib.suppress(ValidationFailed):
+                    q |= Q(id_digest=id_digest(query))
+            qs = qs.filter(q)
+        if grid is not None:
+            qs = qs.filter(household__grid_id=grid)
+        if building is not None:
+            qs = qs.filter(household__building_ref_id=building)
+        return qs.order_by("household__address", "id")[:limit]
+    if kind == "building":
+        qs = buildings_visible_to(actor).select_related("area", "grid")
+        if query:
+            qs = qs.filter(Q(name__icontains=query) | Q(address__icontains=query))
+        if grid is not None:
+            qs = qs.filter(grid_id=grid)
+        from django.db.models import Count
+
+        return qs.annotate(household_count=Count("households")).order_by("area__path", "name")[:limit]
+    if kind == "merchant":
+        qs = merchants_visible_to(actor).select_related("area", "grid")
+        if query:
+            qs = qs.filter(Q(name__icontains=query) | Q(address__icontains=query))
+        if grid is not None:
+            qs = qs.filter(grid_id=grid)
+        return qs.order_by("name", "id")[:limit]
+    qs = households_visible_to(actor).select_related("area", "grid")
+    if query:
+        qs = qs.filter(Q(address__icontains=query) | Q(building__icontains=query) | Q(room__icontains=query))
+    if grid is not None:
+        qs = qs.filter(grid_id=grid)
+    if building is not None:
+        qs = qs.filter(building_ref_id=building)
+    from django.db.models import Count
+
+    return qs.annotate(resident_count=Count("residents", filter=Q(residents__active=True))).order_by(
+        "building", "unit", "room", "id")[:limit]
+
+
+# --- the public board's outlines (issue #5) -------------------------------------------------------------------
+
+OUTLINE_CACHE_SECONDS = 3600  # boundaries change a few times a year
+OUTLINE_DIGITS = 4  # ~10 m: more than a simplified city-wide outline can show
+
+
+def _rounded(coords: Any) -> Any:
+    if coords and isinstance(coords[0], int | float):
+        return [round(float(coords[0]), OUTLINE_DIGITS), round(float(coords[1]), OUTLINE_DIGITS)]
+    return [_rounded(c) for c in coords]
+
+
+def board_outlines() -> dict[str, Any]:
+    """The district (旗/区) outlines under the board's points: a GeoJSON FeatureCollection, each
+    boundary simplified to about 1/500 of the city's width (a few hundred metres for Ordos) — the board
+    shows where requests are, not where a border runs. Cached; a new boundary import shows within
+    the hour (the key carries the districts' ids, so a new district shows at once)."""
+    from django.core.cache import cache
+
+    from tongxin.regions.choices import AreaLevel
+    from tongxin.regions.geometry import simplify
+    from tongxin.regions.models import Area
+
+    districts = list(Area.objects.filter(level=AreaLevel.DISTRICT, boundary__isnull=False)
+                     .order_by("code").values_list("id", flat=True))
+    key = "residents:board:outlines:v1:" + ",".join(map(str, districts))[:200] + f":{len(districts)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = list(Area.objects.filter(pk__in=districts).order_by("code")
+                .values("code", "name", "boundary", "min_lng", "max_lng"))
+    width = max([(r["max_lng"] or 0) - (r["min_lng"] or 0) for r in rows] + [0.0])
+    city = Area.objects.filter(level=AreaLevel.CITY).exclude(min_lng__isnull=True).values("min_lng", "max_lng").first()
+    if city:
+        width = max(width, (city["max_lng"] or 0) - (city["min_lng"] or 0))
+    tolerance = max(width / 500, 0.0005)
+    features = []
+    for row in rows:
+        if not row["boundary"]:
+            continue
+        try:
+            geometry = simplify(row["boundary"], tolerance)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # a broken boundary is the importer's to report; the board just leaves it out
+        if not geometry.get("coordinates"):
+            continue
+        features.append({"type": "Feature", "properties": {"code": row["code"], "name": row["name"]},
+                         "geometry": {"type": geometry["type"], "coordinates": _rounded(geometry["coordinates"])}})
+    collection = {"type": "FeatureCollection", "features": features}
+    cache.set(key, collection, OUTLINE_CACHE_SECONDS)
+    return collection

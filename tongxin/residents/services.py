@@ -9,29 +9,32 @@ TONGXIN_RESIDENTS_CHANNEL_USER. The resident's own identity is this domain's (Re
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
-from tongxin.core.errors import Conflict, NotFound, ValidationFailed
-from tongxin.core.masking import mask_phone
+from tongxin.core.errors import Conflict, NotFound, ValidationFailed, require_text
+from tongxin.core.masking import mask_name, mask_phone
 from tongxin.core.sms import get_sms_backend
 from tongxin.workorders import services as workorder_services
 from tongxin.workorders.choices import DEPARTMENT_CONTROLLABLE_CAUSES, Channel, Kind, Satisfaction, Status
 
 from . import conf, ratelimit
-from .choices import CodeKind, PointSource
-from .models import Household, LoginCode, Merchant, Rating, Report, Resident
+from .choices import ChangeAction, CodeKind, PointSource, RecordType
+from .models import Building, Household, LoginCode, Merchant, Rating, RecordChange, Report, Resident
 from .photos import photo_prepare
 from .tokens import token_make
 
@@ -44,22 +47,92 @@ MAX_RATING_NOTE = 500
 
 # --- identity numbers and phones ------------------------------------------------------------------
 
+# GB 11643-1999: the first two digits name the province (GB/T 2260); 71/81/82/83 are the residence
+# permits of Taiwan, Hong Kong and Macau residents.
+ID_PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
+    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82", "83",
+})
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # 2^(17-i) mod 11
+ID_CHECK = "10X98765432"
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # the staff pages: assigned mainland mobile prefixes only
+# A landline with its area code: 010 and 02x are three digits, every other area code four.
+LANDLINE_RE = re.compile(r"^(010|02[0-9]|0[3-9][0-9]{2})-?([1-9][0-9]{6,7})$")
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
 def normalise_phone(phone: str | None, field: str = "phone") -> str:
+    """The resident's login phone (the SMS pages): 11 digits starting 1; the demo's 12x numbers pass."""
     value = re.sub(r"[\s-]", "", phone or "").removeprefix("+86")
     if not PHONE_RE.match(value):
-        raise ValidationFailed(fields={field: "请输入 11 位手机号码"})
+        raise ValidationFailed(fields={field: _("请输入 11 位手机号码")})
     return value
+
+
+def mobile_normalise(value: str | None, field: str = "phone", *, required: bool = False, keep: str = "") -> str:
+    """A mobile number typed by staff: spaces, dashes and +86 dropped; ``1[3-9]`` and 11 digits. ``keep``
+    (the number already stored) is accepted as it is, so an old record can be edited."""
+    phone = re.sub(r"[\s-]", "", value or "").removeprefix("+86")
+    if not phone:
+        if required:
+            raise ValidationFailed(fields={field: _("手机号不能为空")})
+        return ""
+    if keep and phone == keep:
+        return phone
+    if not MOBILE_RE.match(phone):
+        raise ValidationFailed(fields={field: _("手机号应为 11 位数字，以 13–19 开头")})
+    return phone
+
+
+def contact_phone_normalise(value: str | None, field: str = "contact_phone", *, keep: str = "") -> str:
+    """A contact number: a mobile, or a landline with its area code (stored as ``0477-8581234``)."""
+    raw = re.sub(r"[\s()（）]", "", value or "").removeprefix("+86")
+    if not raw:
+        return ""
+    if keep and raw == keep:
+        return raw
+    if raw.startswith("0"):
+        match = LANDLINE_RE.match(raw)
+        if not match:
+            raise ValidationFailed(fields={field: _("固定电话应带区号，例如 0477-8581234")})
+        return f"{match.group(1)}-{match.group(2)}"
+    return mobile_normalise(raw, field)
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    """A checked resident ID number (居民身份证号码, GB 11643-1999)."""
+
+    number: str
+    birth_date: date
+
+    @property
+    def region(self) -> str:
+        return self.number[:6]
+
+
+def id_parse(id_number: str | None, *, field: str = "id_number", today: date | None = None) -> IdNumber:
+    """Check an 18-character ID number: format, province prefix, the birth date it carries (a real day,
+    from 1900, not in the future) and the ISO 7064 MOD 11-2 check character."""
+    value = (id_number or "").strip().upper()
+    if not ID_RE.match(value):
+        raise ValidationFailed(fields={field: _("身份证号应为 18 位（最后一位可为 X）")})
+    if value[:2] not in ID_PROVINCES:
+        raise ValidationFailed(fields={field: _("身份证号前两位不是有效的省级行政区划代码")})
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise ValidationFailed(fields={field: _("身份证号中的出生日期不存在")}) from None
+    if born < EARLIEST_BIRTH or born > (today or timezone.localdate()):
+        raise ValidationFailed(fields={field: _("身份证号中的出生日期不合理")})
+    check = ID_CHECK[sum(int(c) * w for c, w in zip(value[:17], ID_WEIGHTS, strict=True)) % 11]
+    if value[17] != check:
+        raise ValidationFailed(fields={field: _("身份证号校验位不正确")})
+    return IdNumber(number=value, birth_date=born)
 
 
 def _normalise_id(id_number: str) -> str:
-    value = (id_number or "").strip().upper()
-    if not ID_RE.match(value):
-        raise ValidationFailed(fields={"id_number": "身份证号应为 18 位（最后一位可为 X）"})
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(c) * w for c, w in zip(value[:17], weights, strict=True)) % 11]
-    if value[17] != check:
-        raise ValidationFailed(fields={"id_number": "身份证号校验位不正确"})
-    return value
+    return id_parse(id_number).number
 
 
 def id_digest(id_number: str) -> str:
@@ -82,50 +155,506 @@ def resident_id_matches(*, resident: Resident, id_number: str) -> bool:
     return bool(resident.id_digest) and constant_time_compare(digest, resident.id_digest)
 
 
-# --- households, residents, merchants -------------------------------------------------------------
+# --- checks shared by the records ---------------------------------------------------------------------
 
 def _floor_area(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        area = Decimal(str(value)).quantize(Decimal("0.01"))
+        area = Decimal(str(value).strip()).quantize(Decimal("0.01"))
     except InvalidOperation:
-        raise ValidationFailed(fields={"floor_area": "面积必须是数字（平方米）"}) from None
+        raise ValidationFailed(fields={"floor_area": _("面积必须是数字（平方米）")}) from None
     if not Decimal("0") < area < Decimal("100000"):
-        raise ValidationFailed(fields={"floor_area": "面积必须大于 0 且小于 100000 平方米"})
+        raise ValidationFailed(fields={"floor_area": _("面积必须大于 0 且小于 100000 平方米")})
     return area
 
 
-def household_create(*, area: Any, address: str, building: str = "", unit: str = "", room: str = "",
-                     floor_area: Any = None, grid: Any = None) -> Household:
-    address = (address or "").strip()
-    if not address:
-        raise ValidationFailed(fields={"address": "地址不能为空"})
-    return Household.objects.create(area=area, grid=grid, address=address[:300], building=building[:40],
-                                    unit=unit[:40], room=room[:40], floor_area=_floor_area(floor_area))
+def _short(value: Any, field: str, label: str, max_chars: int, *, required: bool = False) -> str:
+    return require_text(value, field, label=label, max_chars=max_chars, required=required)
 
 
-def resident_add(*, household: Household, name: str, phone: str, id_number: str = "") -> Resident:
-    name = (name or "").strip()
-    if not name or len(name) > 60:
-        raise ValidationFailed(fields={"name": "姓名不能为空，且不超过 60 个字符"})
-    phone = normalise_phone(phone)
-    if Resident.objects.filter(household=household, phone=phone).exists():
-        raise ValidationFailed(fields={"phone": "该手机号已登记在本户"})
-    digest, masked = (id_digest(id_number), id_mask(id_number)) if id_number else ("", "")
-    return Resident.objects.create(household=household, name=name, phone=phone, id_digest=digest, id_masked=masked)
+def _small_int(value: Any, field: str, label: str, low: int, high: int) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationFailed(fields={field: _("%(label)s必须是整数") % {"label": label}}) from None
+    if not low <= number <= high:
+        raise ValidationFailed(fields={field: _("%(label)s应在 %(low)s 到 %(high)s 之间") % {
+            "label": label, "low": low, "high": high}})
+    return number
 
 
-def merchant_create(*, name: str, address: str, area: Any, licence_number: str = "", grid: Any = None,
-                    contact_name: str = "", contact_phone: str = "") -> Merchant:
-    name = (name or "").strip()
+def _birth_date(value: Any, field: str = "birth_date") -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationFailed(fields={field: _("出生日期格式应为 YYYY-MM-DD")}) from None
+    if value < EARLIEST_BIRTH or value > timezone.localdate():
+        raise ValidationFailed(fields={field: _("出生日期不合理")})
+    return value
+
+
+def _point(lat: Any, lng: Any, *, field: str = "lat") -> tuple[float, float] | None:
+    """(lng, lat) in WGS-84 from two inputs; both empty: None."""
+    if lat in (None, "") and lng in (None, ""):
+        return None
+    try:
+        flat, flng = float(lat), float(lng)
+    except (TypeError, ValueError):
+        raise ValidationFailed(fields={field: _("位置坐标无效")}) from None
+    if not (-90 <= flat <= 90 and -180 <= flng <= 180) or math.isnan(flat) or math.isnan(flng):
+        raise ValidationFailed(fields={field: _("位置坐标无效")})
+    return flng, flat
+
+
+def _footprint(value: Any) -> dict[str, Any] | None:
+    """A GeoJSON Polygon or MultiPolygon (WGS-84), valid and small (a building, not a district)."""
+    if value in (None, "", {}):
+        return None
+    from shapely.geometry import mapping, shape
+
+    try:
+        geometry = json.loads(value) if isinstance(value, str) else value
+        if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+            geometry = geometry.get("geometry")
+        polygon = shape(geometry)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        raise ValidationFailed(fields={"footprint": _("轮廓应为 GeoJSON 多边形")}) from None
+    if polygon.geom_type not in ("Polygon", "MultiPolygon") or polygon.is_empty:
+        raise ValidationFailed(fields={"footprint": _("轮廓应为 GeoJSON 多边形")})
+    if not polygon.is_valid:
+        raise ValidationFailed(fields={"footprint": _("轮廓多边形自相交或不闭合")})
+    min_lng, min_lat, max_lng, max_lat = polygon.bounds
+    if min_lng < -180 or max_lng > 180 or min_lat < -90 or max_lat > 90:
+        raise ValidationFailed(fields={"footprint": _("轮廓坐标超出经纬度范围（应为 WGS-84）")})
+    if max_lng - min_lng > 0.05 or max_lat - min_lat > 0.05:  # ~5 km: not a building
+        raise ValidationFailed(fields={"footprint": _("轮廓范围过大，不像一栋楼")})
+    return dict(mapping(polygon))
+
+
+def _place_areas(*, area: Any, grid: Any, actor: Any) -> tuple[Any, Any]:
+    """The community and grid of a record: the grid (when given) must lie in the community, and an actor
+    (a staff page; None for the importer and the demo) must be allowed to write there."""
+    from tongxin.regions.choices import AreaLevel
+
+    if area is None:
+        raise ValidationFailed(fields={"area": _("请选择所属社区")})
+    if area.level == AreaLevel.GRID and grid is None:
+        area, grid = area.parent, area  # a grid given as the area: its community is the area
+    if area.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
+        raise ValidationFailed(fields={"area": _("所属区域应为社区（嘎查/村）")})
+    if grid is not None and (grid.level != AreaLevel.GRID or not grid.path.startswith(area.path)):
+        raise ValidationFailed(fields={"grid": _("所选网格不属于该社区")})
+    if actor is not None:
+        from .selectors import info_can_write_at
+
+        if not info_can_write_at(actor, area=area, grid=grid):
+            field = "grid" if grid is None or not info_can_write_at(actor, area=area, grid=None) else "area"
+            raise ValidationFailed(fields={field: _("不在您的管辖范围内（网格员须选择自己的网格）")})
+    return area, grid
+
+
+# --- the change history -------------------------------------------------------------------------------
+
+# Personal data in the history is kept masked, as the pages show it: a resident's name and phone, a
+# merchant's contact person and number. (A shop's or building's name is not personal.)
+MASKS: dict[type, dict[str, Any]] = {}
+
+
+def _masks(obj: Any) -> dict[str, Any]:
+    if not MASKS:
+        MASKS.update({Resident: {"name": mask_name, "phone": mask_phone},
+                      Merchant: {"contact_name": mask_name, "contact_phone": mask_phone}})
+    return MASKS.get(type(obj), {})
+
+
+def _shown(field: str, value: Any, masks: dict[str, Any] | None = None) -> Any:
+    """A value as the history keeps it: JSON, personal data masked, a related record by its name."""
+    if value is None or isinstance(value, bool | int | float | str):
+        if masks and field in masks and isinstance(value, str):
+            return masks[field](value)
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return str(getattr(value, "name", value))
+    if isinstance(value, dict):
+        return "GeoJSON"
+    return str(value)
+
+
+def _apply(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``obj`` and return what changed, ``{field: [before, after]}`` (masked)."""
+    masks = _masks(obj)
+    changes: dict[str, list[Any]] = {}
+    for field, new in values.items():
+        old = getattr(obj, field)
+        same = (getattr(old, "pk", old) == getattr(new, "pk", new))
+        if not same:
+            changes[field] = [_shown(field, old, masks), _shown(field, new, masks)]
+            setattr(obj, field, new)
+    return changes
+
+
+def _history(*, actor: Any, record_type: str, object_id: int, action: str, changes: dict[str, Any],
+             note: str = "") -> RecordChange:
+    label = ""
+    if actor is not None and getattr(actor, "pk", None) is not None:
+        label = getattr(actor, "display_name", "") or actor.get_username()
+    return RecordChange.objects.create(
+        actor_id=getattr(actor, "pk", None), actor_label=label or "system", object_type=record_type,
+        object_id=object_id, action=action, changes=changes, note=note[:200])
+
+
+def _created(obj: Any, fields: list[str]) -> dict[str, list[Any]]:
+    masks = _masks(obj)
+    return {f: [None, _shown(f, getattr(obj, f), masks)] for f in fields if getattr(obj, f) not in (None, "", False)}
+
+
+# --- buildings --------------------------------------------------------------------------------------------
+
+BUILDING_FIELDS = ["area", "grid", "name", "address", "floors", "units", "lat", "lng", "footprint"]
+
+
+def _building_values(*, name: Any, address: Any, floors: Any, units: Any, lat: Any, lng: Any,
+                     footprint: Any) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    checks = {
+        "name": lambda: _short(name, "name", _("楼栋名称"), 40, required=True),
+        "address": lambda: _short(address, "address", _("地址"), 300),
+        "floors": lambda: _small_int(floors, "floors", _("层数"), 1, 200),
+        "units": lambda: _small_int(units, "units", _("单元数"), 1, 99),
+        "point": lambda: _point(lat, lng),
+        "footprint": lambda: _footprint(footprint),
+    }
+    for key, check in checks.items():
+        try:
+            values[key] = check()
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    point = values.pop("point")
+    if point is None and values["footprint"]:
+        from shapely.geometry import shape
+
+        inner = shape(values["footprint"]).representative_point()
+        point = (round(inner.x, 6), round(inner.y, 6))
+    values["lng"], values["lat"] = point if point else (None, None)
+    return values
+
+
+@transaction.atomic
+def building_create(*, area: Any, name: str, grid: Any = None, address: str = "", floors: Any = None,
+                    units: Any = None, lat: Any = None, lng: Any = None, footprint: Any = None,
+                    actor: Any = None) -> Building:
+    """Register a building of a community; its name is unique there."""
+    area, grid = _place_areas(area=area, grid=grid, actor=actor)
+    values = _building_values(name=name, address=address, floors=floors, units=units, lat=lat, lng=lng,
+                              footprint=footprint)
+    if Building.objects.filter(area=area, name=values["name"]).exists():
+        raise ValidationFailed(fields={"name": _("本社区已有同名楼栋")})
+    building = Building.objects.create(area=area, grid=grid, **values)
+    _history(actor=actor, record_type=RecordType.BUILDING, object_id=building.pk, action=ChangeAction.CREATED,
+             changes=_created(building, BUILDING_FIELDS))
+    return building
+
+
+@transaction.atomic
+def building_update(*, building: Building, actor: Any = None, grid: Any = None, name: Any = None,
+                    address: Any = "", floors: Any = None, units: Any = None, lat: Any = None, lng: Any = None,
+                    footprint: Any = None) -> Building:
+    """Edit a building (its community stays). A new name is copied to its households' building text."""
+    building = Building.objects.select_for_update().get(pk=building.pk)
+    area, grid = _place_areas(area=building.area, grid=grid, actor=actor)
+    values = _building_values(name=name, address=address, floors=floors, units=units, lat=lat, lng=lng,
+                              footprint=footprint)
+    if Building.objects.filter(area=area, name=values["name"]).exclude(pk=building.pk).exists():
+        raise ValidationFailed(fields={"name": _("本社区已有同名楼栋")})
+    changes = _apply(building, {"grid": grid, **values})
+    if changes:
+        building.save()
+        if "name" in changes:
+            Household.objects.filter(building_ref=building).update(building=building.name)
+        _history(actor=actor, record_type=RecordType.BUILDING, object_id=building.pk,
+                 action=ChangeAction.UPDATED, changes=changes)
+    return building
+
+
+def _building_named(*, area: Any, grid: Any, name: str, actor: Any) -> Building | None:
+    """The community's building of that name, registered on first mention (a household names it)."""
     if not name:
-        raise ValidationFailed(fields={"name": "商户名称不能为空"})
-    return Merchant.objects.create(
-        name=name[:120], address=(address or "").strip()[:300], area=area, grid=grid,
-        licence_number=(licence_number or "").strip()[:40], contact_name=(contact_name or "").strip()[:60],
-        contact_phone=normalise_phone(contact_phone, "contact_phone") if contact_phone else "",
-    )
+        return None
+    building = Building.objects.filter(area=area, name=name).first()
+    if building is None:
+        building = Building.objects.create(area=area, grid=grid, name=name)
+        _history(actor=actor, record_type=RecordType.BUILDING, object_id=building.pk,
+                 action=ChangeAction.CREATED, changes=_created(building, BUILDING_FIELDS),
+                 note=_("随住户登记自动建立"))
+    return building
+
+
+# --- households -----------------------------------------------------------------------------------------
+
+HOUSEHOLD_FIELDS = ["area", "grid", "address", "building", "unit", "room", "floor_area"]
+
+
+def _household_values(*, area: Any, grid: Any, address: Any, building: Any, unit: Any, room: Any,
+                      floor_area: Any, actor: Any) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    checks = {
+        "address": lambda: _short(address, "address", _("地址"), 300, required=True),
+        "unit": lambda: _short(unit, "unit", _("单元"), 40),
+        "room": lambda: _short(room, "room", _("门牌号"), 40),
+        "floor_area": lambda: _floor_area(floor_area),
+        "building_name": lambda: (building.name if isinstance(building, Building)
+                                  else _short(building, "building", _("楼栋"), 40)),
+    }
+    for key, check in checks.items():
+        try:
+            values[key] = check()
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if isinstance(building, Building) and building.area_id != area.pk:
+        raise ValidationFailed(fields={"building": _("所选楼栋不属于该社区")})
+    name = values.pop("building_name")
+    ref = building if isinstance(building, Building) else _building_named(area=area, grid=grid, name=name, actor=actor)
+    values["building"], values["building_ref"] = name, ref
+    return values
+
+
+def _household_duplicate(*, area: Any, values: dict[str, Any], exclude: int | None = None) -> None:
+    if not values["room"]:
+        return  # a bungalow or a farmyard has no door number to compare
+    twins = Household.objects.filter(area=area, building=values["building"], unit=values["unit"], room=values["room"])
+    if exclude:
+        twins = twins.exclude(pk=exclude)
+    if twins.exists():
+        raise ValidationFailed(fields={"room": _("本社区已登记该楼栋、单元、门牌号的住户")})
+
+
+@transaction.atomic
+def household_create(*, area: Any, address: str, building: str | Building = "", unit: str = "", room: str = "",
+                     floor_area: Any = None, grid: Any = None, actor: Any = None,
+                     action: str = ChangeAction.CREATED) -> Household:
+    """Register a household. ``building`` is a Building of the community or a building name (registered
+    as a Building on first mention); the door (building, unit, room) is unique in the community."""
+    area, grid = _place_areas(area=area, grid=grid, actor=actor)
+    values = _household_values(area=area, grid=grid, address=address, building=building, unit=unit, room=room,
+                               floor_area=floor_area, actor=actor)
+    _household_duplicate(area=area, values=values)
+    household = Household.objects.create(area=area, grid=grid, **values)
+    _history(actor=actor, record_type=RecordType.HOUSEHOLD, object_id=household.pk, action=action,
+             changes=_created(household, HOUSEHOLD_FIELDS))
+    return household
+
+
+@transaction.atomic
+def household_update(*, household: Household, actor: Any = None, address: Any, grid: Any = None,
+                     building: str | Building = "", unit: Any = "", room: Any = "", floor_area: Any = None,
+                     action: str = ChangeAction.UPDATED) -> Household:
+    """Edit a household (its community stays; its code is untouched). Only what changed is recorded."""
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    area, grid = _place_areas(area=household.area, grid=grid, actor=actor)
+    values = _household_values(area=area, grid=grid, address=address, building=building, unit=unit, room=room,
+                               floor_area=floor_area, actor=actor)
+    _household_duplicate(area=area, values=values, exclude=household.pk)
+    changes = _apply(household, {"grid": grid, **values})
+    changes.pop("building_ref", None)  # the building's name is the change people read
+    if changes:
+        household.save()
+        _history(actor=actor, record_type=RecordType.HOUSEHOLD, object_id=household.pk, action=action,
+                 changes=changes)
+    return household
+
+
+# --- residents --------------------------------------------------------------------------------------------
+
+RESIDENT_FIELDS = ["name", "phone", "id_masked", "birth_date", "is_owner", "active"]
+
+
+def _resident_values(*, household: Household, name: Any, phone: Any, id_number: Any, birth_date: Any,
+                     current: Resident | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    try:
+        values["name"] = _short(name, "name", _("姓名"), 60, required=True)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        values["phone"] = mobile_normalise(phone, "phone", keep=current.phone if current else "")
+        if values["phone"]:
+            twins = Resident.objects.filter(household=household, phone=values["phone"])
+            if current is not None:
+                twins = twins.exclude(pk=current.pk)
+            if twins.exists():
+                errors["phone"] = _("该手机号已登记在本户")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    parsed = None
+    if (id_number or "").strip():
+        try:
+            parsed = id_parse(id_number)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    try:
+        typed_birth = _birth_date(birth_date)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        typed_birth = None
+    if parsed is not None:
+        if typed_birth is not None and typed_birth != parsed.birth_date:
+            errors["birth_date"] = _("出生日期与身份证号不一致")
+        digest = id_digest(parsed.number)
+        twins = Resident.objects.filter(id_digest=digest, active=True)
+        if current is not None:
+            twins = twins.exclude(pk=current.pk)
+        if twins.exists():
+            errors["id_number"] = _("该身份证号已登记在其他住户（一人只登记一处，请先迁出原住户）")
+        values.update(id_digest=digest, id_masked=id_mask(parsed.number), birth_date=parsed.birth_date)
+    elif current is not None and current.id_digest:
+        values["birth_date"] = current.birth_date  # read from the ID number on file: not typed over
+        if typed_birth is not None and typed_birth != current.birth_date:
+            errors["birth_date"] = _("出生日期与已登记的身份证号不一致")
+    else:
+        values["birth_date"] = typed_birth
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return values
+
+
+@transaction.atomic
+def resident_add(*, household: Household, name: str, phone: str = "", id_number: str = "", birth_date: Any = None,
+                 is_owner: bool = False, id_checked: bool = False, actor: Any = None,
+                 action: str = ChangeAction.CREATED) -> Resident:
+    """Register a person in a household. With an ID number, the birth date is read from it (a typed one
+    must agree); ``id_checked`` (staff saw the ID card) marks the person verified."""
+    if actor is not None:
+        _place_areas(area=household.area, grid=household.grid, actor=actor)
+    values = _resident_values(household=household, name=name, phone=phone, id_number=id_number,
+                              birth_date=birth_date, current=None)
+    if id_checked and not values.get("id_digest"):
+        raise ValidationFailed(fields={"id_checked": _("核验实名须先填写身份证号")})
+    resident = Resident.objects.create(household=household, is_owner=bool(is_owner),
+                                       verified_at=timezone.now() if id_checked else None, **values)
+    changes = _created(resident, RESIDENT_FIELDS)
+    _history(actor=actor, record_type=RecordType.RESIDENT, object_id=resident.pk, action=action,
+             changes=changes, note=_("已当面核验身份证") if id_checked else "")
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, resident: Resident, actor: Any = None, name: Any, phone: Any = "", id_number: Any = "",
+                    birth_date: Any = None, is_owner: bool = False, active: bool = True, id_checked: bool = False,
+                    household: Household | None = None, action: str = ChangeAction.UPDATED) -> Resident:
+    """Edit a person. A blank ``id_number`` keeps the one on file; a new ID number or phone clears the
+    verification (it was of the old data) unless ``id_checked`` again. ``household`` moves the person
+    (within the actor's area)."""
+    resident = Resident.objects.select_for_update().select_related("household").get(pk=resident.pk)
+    target = household or resident.household
+    if actor is not None:
+        _place_areas(area=target.area, grid=target.grid, actor=actor)
+    values = _resident_values(household=target, name=name, phone=phone, id_number=id_number,
+                              birth_date=birth_date, current=resident)
+    if id_checked and not (values.get("id_digest") or resident.id_digest):
+        raise ValidationFailed(fields={"id_checked": _("核验实名须先填写身份证号")})
+    changes = _apply(resident, {"household": target, **values, "is_owner": bool(is_owner), "active": bool(active)})
+    changes.pop("id_digest", None)  # the masked number says the same, without the digest
+    if "household" in changes:
+        changes["household"] = [changes["household"][0], target.address]
+    note = ""
+    if id_checked:
+        resident.verified_at = timezone.now()
+        note = _("已当面核验身份证")
+    elif resident.verified_at is not None and ({"id_masked", "phone"} & changes.keys()):
+        resident.verified_at = None
+        changes["verified_at"] = [_("已核验"), _("待重新核验")]
+    if changes or id_checked:
+        resident.save()
+        _history(actor=actor, record_type=RecordType.RESIDENT, object_id=resident.pk,
+                 action=ChangeAction.VERIFIED if id_checked and not changes else action, changes=changes, note=note)
+    return resident
+
+
+# --- merchants ---------------------------------------------------------------------------------------------
+
+MERCHANT_FIELDS = ["area", "grid", "name", "licence_number", "address", "contact_name", "contact_phone"]
+LICENCE_RE = re.compile(r"^([0-9A-HJ-NPQRTUWXY]{18}|[0-9]{15})$")  # 统一社会信用代码 (GB 32100) or an old licence
+
+
+def _merchant_values(*, name: Any, address: Any, licence_number: Any, contact_name: Any, contact_phone: Any,
+                     current: Merchant | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    checks = {
+        "name": lambda: _short(name, "name", _("商户名称"), 120, required=True),
+        "address": lambda: _short(address, "address", _("地址"), 300, required=True),
+        "licence_number": lambda: _short(licence_number, "licence_number", _("执照号"), 40).upper(),
+        "contact_name": lambda: _short(contact_name, "contact_name", _("联系人"), 60),
+        "contact_phone": lambda: contact_phone_normalise(contact_phone, keep=current.contact_phone if current else ""),
+    }
+    for key, check in checks.items():
+        try:
+            values[key] = check()
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    licence = values.get("licence_number", "")
+    if licence and not LICENCE_RE.match(licence) and not (current and licence == current.licence_number):
+        errors["licence_number"] = _("统一社会信用代码应为 18 位（数字或大写字母，不含 I、O、Z、S、V），旧执照号为 15 位数字")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return values
+
+
+@transaction.atomic
+def merchant_create(*, name: str, address: str, area: Any, licence_number: str = "", grid: Any = None,
+                    contact_name: str = "", contact_phone: str = "", actor: Any = None) -> Merchant:
+    area, grid = _place_areas(area=area, grid=grid, actor=actor)
+    values = _merchant_values(name=name, address=address, licence_number=licence_number, contact_name=contact_name,
+                              contact_phone=contact_phone, current=None)
+    merchant = Merchant.objects.create(area=area, grid=grid, **values)
+    _history(actor=actor, record_type=RecordType.MERCHANT, object_id=merchant.pk, action=ChangeAction.CREATED,
+             changes=_created(merchant, MERCHANT_FIELDS))
+    return merchant
+
+
+@transaction.atomic
+def merchant_update(*, merchant: Merchant, actor: Any = None, name: Any, address: Any, grid: Any = None,
+                    licence_number: Any = "", contact_name: Any = "", contact_phone: Any = "") -> Merchant:
+    merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+    _area, grid = _place_areas(area=merchant.area, grid=grid, actor=actor)
+    values = _merchant_values(name=name, address=address, licence_number=licence_number, contact_name=contact_name,
+                              contact_phone=contact_phone, current=merchant)
+    changes = _apply(merchant, {"grid": grid, **values})
+    if changes:
+        merchant.save()
+        _history(actor=actor, record_type=RecordType.MERCHANT, object_id=merchant.pk, action=ChangeAction.UPDATED,
+                 changes=changes)
+    return merchant
+
+
+@transaction.atomic
+def personal_data_reveal(*, actor: Any, record: Resident | Merchant, field: str) -> str:
+    """The full phone of a resident or a merchant's contact, for a staff member who may read the record;
+    audited (查看个人信息) in the same transaction. The ID number cannot be revealed: it is not stored."""
+    value = getattr(record, field, "")
+    audit_record(actor=actor, event_type=AuditEventType.PERSONAL_DATA_REVEAL,
+                 object_type=type(record)._meta.model_name or "", object_id=record.pk,
+                 data={"field": field, "masked": mask_phone(value)})
+    return value
 
 
 # --- codes ------------------------------------------------------------------------------------------
@@ -256,6 +785,13 @@ def login_code_verify(*, place: Household | Merchant, phone: str, code: str, ip:
         if resident is None:
             raise wrong
         resident_id = resident.pk
+        if resident.id_digest and resident.verified_at is None:
+            # The code reached the phone registered with this ID number: the person is who staff
+            # registered (实名: an ID on file and control of its phone). Without an ID, nothing to verify.
+            with transaction.atomic():
+                if Resident.objects.filter(pk=resident.pk, verified_at__isnull=True).update(verified_at=now):
+                    _history(actor=None, record_type=RecordType.RESIDENT, object_id=resident.pk,
+                             action=ChangeAction.VERIFIED, changes={}, note=_("本人手机短信验证登录"))
     return LoginResult(kind=code_kind(place), target_id=place.pk, resident_id=resident_id,
                        code_version=place.code_version)
 
@@ -324,18 +860,6 @@ class Reporter:
     @property
     def place(self) -> Household | Merchant:
         return self.household or self.merchant  # type: ignore[return-value]
-
-
-def _point(lat: Any, lng: Any) -> tuple[float, float] | None:
-    if lat in (None, "") and lng in (None, ""):
-        return None
-    try:
-        flat, flng = float(lat), float(lng)
-    except (TypeError, ValueError):
-        raise ValidationFailed(fields={"lat": "位置坐标无效"}) from None
-    if not (-90 <= flat <= 90 and -180 <= flng <= 180):
-        raise ValidationFailed(fields={"lat": "位置坐标无效"})
-    return flng, flat
 
 
 def report_create(

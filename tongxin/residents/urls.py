@@ -28,6 +28,7 @@ urlpatterns = [
     path("requests/<int:pk>/rate/", views.request_rate, name="request_rate"),
     path("board/", views.board, name="board"),
     path("board.json", views.board_data, name="board_data"),
+    path("board/outlines.json", views.board_outlines, name="board_outlines"),
     path("staff/", views.staff_codes, name="staff_codes"),
     path("staff/code/<str:kind>/<int:pk>.<str:fmt>", views.code_image, name="code_image"),
     path("staff/print/<int:area_id>/<str:building>/", views.print_sheet, name="print_sheet"),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tongxin.core.errors import ApplicationError, NotFound
+from tongxin.core.errors import ApplicationError, Conflict, NotFound
 from tongxin.core.masking import mask_phone
 from tongxin.insight.selectors import ClassifierUnavailable, classify
 from tongxin.workorders.choices import Channel, Kind, Satisfaction, UnsatisfiedCause
@@ -270,10 +270,14 @@ def request_rate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     code = (request.GET.get("category") or "").strip()[:32]
-    items = selectors.board_items(category_code=code, limit=300)
+    try:
+        items, categories = selectors.board_items(category_code=code, limit=300), selectors.board_categories()
+    except Conflict:  # the residents' channel is not configured yet: an empty board, not an error page
+        items, categories = [], []
     return render(request, "residents/board.html", {
-        "session": session_read(request), "tab": "board", "items": items[:50], "count": len(items), "category": code, "categories": selectors.board_categories(),
+        "session": session_read(request), "tab": "board", "items": items[:50], "count": len(items), "category": code, "categories": categories,
         "data_url": reverse("residents:board_data") + (f"?category={code}" if code else ""),
+        "outlines_url": reverse("residents:board_outlines"),
     })
 
 
@@ -283,6 +287,14 @@ def board_data(request: HttpRequest) -> JsonResponse:
     items = selectors.board_items(category_code=code)
     response = JsonResponse({"items": [i.__dict__ for i in items]}, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@require_GET
+def board_outlines(request: HttpRequest) -> JsonResponse:
+    """The district outlines drawn under the board's points (simplified GeoJSON, public)."""
+    response = JsonResponse(selectors.board_outlines(), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "public, max-age=3600"
     return response
 
 

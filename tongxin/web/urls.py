@@ -1,11 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from . import auth_views as staff_auth
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", staff_auth.login, name="login"),
+    path("accounts/login/verify/", staff_auth.login_verify, name="login_verify"),
+    path("accounts/totp/setup/", staff_auth.totp_setup, name="totp_setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", views.order_list, name="order_list"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),

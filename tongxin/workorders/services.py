@@ -8,6 +8,7 @@ the actor's role (409 / 403), validate the input (422), then change and record.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import select
@@ -947,6 +948,43 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
+MAX_ATTACHMENT_PIXELS = 40_000_000  # 40 megapixels: any phone photo; a decompression bomb claims far more
+
+
+def _reencode_image(upload: Any, content_type: str) -> tuple[Any, str]:
+    """Decode the image with Pillow (after checking its claimed size, so a decompression bomb is refused
+    before any pixel is allocated) and store our own encoding of its pixels: whatever else rode in the
+    bytes (a script appended to a JPEG, metadata, EXIF location) is gone. Animated GIFs become their
+    first frame as PNG."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    bad = ValidationFailed(fields={"file": "图片无法识别或已损坏"})
+    try:
+        with Image.open(upload) as image:
+            if image.width * image.height > MAX_ATTACHMENT_PIXELS:
+                raise ValidationFailed(fields={"file": f"图片尺寸过大（超过 {MAX_ATTACHMENT_PIXELS // 1_000_000} 百万像素）"})
+            image.load()
+            image = ImageOps.exif_transpose(image) or image
+            out = io.BytesIO()
+            if content_type == "image/jpeg":
+                image.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
+            elif content_type == "image/webp":
+                image.save(out, "WEBP", quality=90)
+            else:
+                if image.mode not in {"1", "L", "LA", "P", "RGB", "RGBA"}:
+                    image = image.convert("RGBA")
+                image.save(out, "PNG", optimize=True)
+                content_type = "image/png"
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+        raise bad from exc
+    finally:
+        upload.seek(0)
+    return SimpleUploadedFile("image", out.getvalue(), content_type=content_type), content_type
+
+
 @transaction.atomic
 def attachment_add(*, order_id: Any, actor: Any, upload: Any) -> Attachment:
     """Attach a file to an order the actor may see and that is still open. The type is sniffed from
@@ -976,6 +1014,8 @@ def attachment_add(*, order_id: Any, actor: Any, upload: Any) -> Attachment:
 
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "application/pdf": "pdf"}
     original_name = (getattr(upload, "name", "") or "file")[-200:]
+    if content_type != "application/pdf":
+        upload, content_type = _reencode_image(upload, content_type)
     upload.name = f"{secrets.token_hex(16)}.{ext[content_type]}"
     return Attachment.objects.create(
         order=order, file=upload, name=original_name, content_type=content_type, size=upload.size,

@@ -10,10 +10,11 @@ from tongxin.open311.models import ApiKey, Service, ServiceRequest
 from tongxin.open311.services import api_key_create
 from tongxin.workorders import services as workorders
 from tongxin.workorders.models import Attachment, WorkOrder, WorkOrderEvent
+from tongxin.workorders.tests.test_api_actions import _real_png
 
 from .conftest import BASE, created_number, errors_of, json_body, post_request, request_data, xml_root
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = _real_png()
 
 
 def counts() -> tuple[int, int, int]:

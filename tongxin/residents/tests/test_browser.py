@@ -156,6 +156,10 @@ def test_forged_code_and_board_on_the_phone(phone, world):
     screenshot(page, "resident-forged")
     page.goto(f"{page.base_url}/r/board/")
     page.locator("#board-map .leaflet-interactive").first.wait_for()
+    # Issue #5: the district outlines are drawn, under the points (their own, lower pane).
+    page.locator(".leaflet-outlines-pane path").first.wait_for()
+    assert page.locator(".leaflet-outlines-pane path").count() == 2  # 甲区, 乙区
+    assert "甲区" in page.inner_text(".leaflet-outlines-pane, .leaflet-tooltip-pane")
     text = page.inner_text("main")
     assert "垃圾清理" in text and "王小明" not in text and "路面塌陷" not in text
     _no_horizontal_scroll(page)
@@ -198,3 +202,80 @@ def test_a_large_photo_is_shrunk_on_the_phone_and_its_gps_point_used(phone, worl
     assert report.point_source == "exif" and (round(report.lat, 4), round(report.lng, 4)) == (37.15, 107.15)
     stored = Image.open(Attachment.objects.get(order=report.order).file)
     assert max(stored.size) == 2000 and not stored.getexif()
+
+
+def test_grid_worker_registers_a_household_and_a_resident_on_the_phone(phone, login_as, world):
+    """Basic information in the field: a grid worker on a phone registers a household in a new building,
+    then a resident with an ID number; sees the errors beside the fields; reveals the phone (audited)."""
+    from tongxin.core.models import AuditEvent
+    from tongxin.residents.models import Household, Resident
+
+    from .test_basic_info import make_id
+
+    make_place(world)
+    page = phone
+    login_as(page, "grid_worker")
+    page.goto(f"{page.base_url}/grid/info/households/")
+    assert "3号楼2单元101" in page.inner_text("#records")
+    _no_horizontal_scroll(page)
+    screenshot(page, "info-households")
+    page.click("text=＋ 登记住户")
+    page.wait_for_url(re.compile(r"/grid/info/households/new/$"))
+    assert page.locator("#id_grid option:checked").inner_text() == "甲一网格"  # the worker's own grid
+    page.fill("#id_floor_area", "很大")
+    page.click(".info-form button[type=submit]")
+    page.locator("#id_address-error").wait_for()
+    assert "地址不能为空" in page.inner_text("#id_address-error")
+    assert "面积必须是数字" in page.inner_text("#id_floor_area-error")
+    _no_horizontal_scroll(page)
+    screenshot(page, "info-household-errors")
+    page.fill("#id_new_building", "6号楼")
+    page.fill("#id_unit", "1单元")
+    page.fill("#id_room", "602")
+    page.fill("#id_address", "甲社区幸福小区6号楼1单元602")
+    page.fill("#id_floor_area", "108")
+    page.click(".info-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/grid/info/households/\d+/$"))
+    household = Household.objects.get(room="602")
+    assert household.building_ref.name == "6号楼" and household.grid == world.grid_a
+    page.click("text=＋ 登记居民")
+    page.wait_for_url(re.compile(r"/grid/info/households/\d+/residents/new/$"))
+    page.fill("#id_name", "刘建军")
+    page.fill("#id_phone", "13512345678")
+    page.fill("#id_id_number", make_id(born="19791111", seq="888"))
+    page.check("#id_is_owner")
+    page.check("#id_id_checked")
+    screenshot(page, "info-resident-form")
+    page.click(".info-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/grid/info/residents/\d+/$"))
+    resident = Resident.objects.get(name="刘建军")
+    assert resident.is_owner and resident.verified_at and str(resident.birth_date) == "1979-11-11"
+    main = page.inner_text("main")
+    assert "135****5678" in main and "13512345678" not in main and "刘**" in main and "已核验" in main
+    assert "刘建军" not in main  # the history masks personal data as the page does
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#reveal-phone")
+    page.locator(".revealed").wait_for()
+    assert "13512345678" in page.inner_text(".revealed")
+    assert AuditEvent.objects.filter(event_type="personal_data_reveal", object_id=str(resident.pk)).count() == 1
+    _no_horizontal_scroll(page)
+    screenshot(page, "info-resident")
+    page.click(f"text={household.address}")
+    page.wait_for_url(re.compile(r"/grid/info/households/\d+/$"))
+    assert "刘**" in page.inner_text("#household-residents")
+    assert "新增" in page.inner_text(".info-history")
+    screenshot(page, "info-household")
+
+    # The importer's page: a broken file is reported row by row, and nothing is saved.
+    page.goto(f"{page.base_url}/grid/info/import/")
+    broken = ("楼栋,单元,门牌号,地址,姓名,手机号,身份证号,业主\n"
+              "6号楼,1单元,603,甲社区幸福小区6号楼1单元603,周一,1381234567,,是\n"
+              "6号楼,1单元,604,,吴二,13812345670,150602199001011230,也许\n").encode()
+    page.set_input_files("#id_file", files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": broken}])
+    page.click(".info-form button[type=submit]")
+    page.locator("#import-report").wait_for()
+    report = page.inner_text("#import-report")
+    assert "检查未通过" in report and "手机号应为 11 位数字" in report and "身份证号校验位不正确" in report
+    assert not Household.objects.filter(room__in=["603", "604"]).exists()
+    _no_horizontal_scroll(page)
+    screenshot(page, "info-import-report")

@@ -36,3 +36,41 @@ def test_seed_residents_is_fast_idempotent_and_its_code_logs_in(world, client, d
     response = client.post(path, {"action": "login", "phone": DEMO_PHONE, "code": last_sms_code(DEMO_PHONE)})
     assert response.status_code == 302 and response["Location"] == "/r/home/"
     assert not Resident.objects.exclude(id_digest="").exists()  # the demo generates no ID numbers
+
+
+def test_seeded_households_link_their_buildings_and_have_owners_and_adults(world):
+    from datetime import date
+
+    from tongxin.residents import selectors
+    from tongxin.residents.models import Building
+
+    seed_residents(_places(world))
+    assert Building.objects.count() == 2  # 1号楼, 2号楼 of the one community
+    assert not Household.objects.filter(building_ref__isnull=True).exists()
+    assert all(h.building == h.building_ref.name for h in Household.objects.select_related("building_ref"))
+    households = selectors.households_in_scope(area=world.community_a)
+    assert selectors.owners_of(households).count() == 48  # one owner per household
+    adults = selectors.adult_residents_of(households, on=date(2026, 5, 27)).count()
+    assert 48 <= adults < Resident.objects.count()  # every household has an adult; some children
+
+
+def test_data_migration_turns_building_text_into_linked_buildings(world):
+    """The 0003 data migration, run on households that only have the text (as before it existed)."""
+    import importlib
+
+    from django.apps import apps
+
+    from tongxin.residents.models import Building
+
+    migration = importlib.import_module("tongxin.residents.migrations.0003_buildings_from_text")
+    rows = [Household.objects.create(area=world.community_a, grid=world.grid_a, address=f"甲区幸福小区{b}号楼{n}",
+                                     building=f"{b}号楼", room=str(n)) for b in (1, 2) for n in (101, 102)]
+    Household.objects.create(area=world.community_a, address="平房1号")  # no building: stays unlinked
+    migration.forwards(apps, None)
+    assert sorted(Building.objects.values_list("name", "address")) == [("1号楼", "甲区幸福小区1号楼"),
+                                                                       ("2号楼", "甲区幸福小区2号楼")]
+    for household in Household.objects.filter(pk__in=[r.pk for r in rows]).select_related("building_ref"):
+        assert household.building_ref.name == household.building
+    assert Household.objects.filter(building_ref__isnull=True).count() == 1
+    migration.forwards(apps, None)  # twice: nothing new
+    assert Building.objects.count() == 2

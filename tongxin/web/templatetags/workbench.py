@@ -38,8 +38,19 @@ def workbench_entries(user: Any) -> list[dict[str, str]]:
         entries.append({"key": "numbers", "url": "/workbench/numbers/", "label": _("我的数据")})
     if admin or roles & {Role.LEADER, Role.SUPERVISOR, Role.DISPATCHER}:
         entries.append({"key": "dashboard", "url": "/dashboard/", "label": _("城市运行")})
+    if admin or roles & {Role.LEADER, Role.SUPERVISOR, Role.DISPATCHER}:
+        entries.append({"key": "map", "url": "/dashboard/map/", "label": _("区域地图")})
     if admin or roles & {Role.MEDIATOR, Role.LEADER, Role.SUPERVISOR}:
         entries.append({"key": "mediation", "url": "/mediation/", "label": _("矛盾调解")})
+    if admin or roles & {Role.GRID_WORKER, Role.LEADER}:
+        entries.append({"key": "grid", "url": "/grid/", "label": _("网格")})
+    if admin or Role.GRID_WORKER in roles or Role.LEADER in roles:
+        entries.append({"key": "info", "url": "/grid/info/", "label": _("基础信息")})
+        entries.append({"key": "participation", "url": "/participation/", "label": _("码上协商")})
+    if admin or roles & {Role.GRID_WORKER, Role.SUPERVISOR, Role.LEADER}:
+        entries.append({"key": "points", "url": "/points/", "label": _("积分")})
+    if Role.CLERK in roles:
+        entries.append({"key": "points_check", "url": "/points/check/", "label": _("优先服务核验")})
     return entries
 
 

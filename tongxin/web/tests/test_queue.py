@@ -14,7 +14,19 @@ from tongxin.workorders.models import ExtensionRequest, WorkOrderEvent
 from .conftest import login
 from .workbench_helpers import HX, drive
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _real_png() -> bytes:
+    """A real 4 × 4 PNG: attachments are decoded and re-encoded, so the bytes must be an image."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _real_png()
 
 
 @pytest.mark.django_db
