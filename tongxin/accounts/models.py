@@ -126,12 +126,22 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # The SMS outbox (urgent kinds): due when written, in the notification's own transaction; a sender
+    # claims it for a lease, sends, then marks it sent. A lost task or a killed worker leaves it due (or
+    # its lease expires) and the minute sweep sends it: at least once, never lost.
+    sms_due = models.BooleanField(_("需发短信"), default=False)
+    sms_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sms_sent_at = models.DateTimeField(_("短信发送时间"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notif_recipient_read")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notif_recipient_read"),
+            models.Index(fields=["created_at"], name="notif_sms_pending",
+                         condition=models.Q(sms_due=True, sms_sent_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.recipient}: {self.title}"

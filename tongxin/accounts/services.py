@@ -7,10 +7,12 @@ import hashlib
 import secrets
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -134,12 +136,13 @@ def notification_send(
         key = f"{dedupe_key}:{user.pk}" if dedupe_key else None
         if key and Notification.objects.filter(dedupe_key=key).exists():
             continue
+        sms = bool(user.phone) and kind in sms_notify_kinds()
         notification = Notification.objects.create(
             recipient=user, kind=kind, title=title, body=body, object_type=object_type, object_id=str(object_id),
-            url=url, dedupe_key=key,
+            url=url, dedupe_key=key, sms_due=sms,
         )
         created += 1
-        if user.phone and kind in sms_notify_kinds():
+        if sms:
             transaction.on_commit(lambda pk=notification.pk: _schedule_sms(pk))
     return created
 
@@ -155,17 +158,43 @@ def _schedule_sms(notification_id: int) -> None:
     notification_sms_task(notification_id)
 
 
+SMS_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a sender that died
+
+
 def notification_sms_send(*, notification_id: int) -> bool:
     """Send one notification by SMS through the configured backend (tongxin.core.sms): "【同心】<title>".
-    Runs in the task worker, after the notification's transaction committed. Delivery is at least once:
-    a worker killed between the gateway's answer and the task's acknowledgement may send it twice."""
+    Runs in the task worker, after the notification's transaction committed, and from the sweep.
+    The row is claimed first (a conditional UPDATE: of two senders one wins), then sent, then marked
+    sent. Delivery is at least once: a sender killed after the gateway's answer and before the mark
+    leaves the claim to expire, and the sweep sends again after the lease; none is ever lost.
+    A notification written before the outbox existed (``sms_due`` false) is sent as before."""
     from tongxin.core.sms import get_sms_backend
 
     notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if notification is None or not notification.recipient.phone or not notification.recipient.is_active:
         return False
+    if notification.sms_due:
+        now = timezone.now()
+        claimed = Notification.objects.filter(
+            pk=notification.pk, sms_sent_at__isnull=True,
+        ).filter(Q(sms_claimed_at__isnull=True) | Q(sms_claimed_at__lt=now - SMS_LEASE)).update(sms_claimed_at=now)
+        if not claimed:
+            return False  # sent already, or another sender holds it
     get_sms_backend().send(phone=notification.recipient.phone, text=f"【同心】{notification.title}"[:140])
+    if notification.sms_due:
+        Notification.objects.filter(pk=notification.pk).update(sms_sent_at=timezone.now())
     return True
+
+
+def notification_sms_sweep(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Send the SMS of notifications still due a minute after they were written (their task was lost:
+    an app worker killed between commit and enqueue, a task worker killed mid-send, a queue flushed) or
+    whose claim expired. Returns how many it sent."""
+    now = timezone.now()
+    pending = (Notification.objects.filter(sms_due=True, sms_sent_at__isnull=True, created_at__lt=now - older_than)
+               .filter(Q(sms_claimed_at__isnull=True) | Q(sms_claimed_at__lt=now - SMS_LEASE))
+               .order_by("created_at").values_list("pk", flat=True)[:limit])
+    return sum(1 for pk in list(pending) if notification_sms_send(notification_id=pk))
 
 
 @transaction.atomic
