@@ -31,6 +31,21 @@ SKIP_OPERATIONS: set[str] = set()
 
 
 @pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes "old" connections at the start and end of each request; inside the test's
+    transaction (autocommit off) that closes the test's own connection on PostgreSQL. Django's test
+    client switches this off for the same reason; so do we, for the raw WSGI application."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
 def _quiet(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path

@@ -29,10 +29,13 @@ def anonymise_closed_before(cutoff: datetime, *, dry_run: bool = False) -> int:
                 .filter(~Q(citizen_name="") | ~Q(citizen_phone=""))
                 .annotate(last_event=Max("events__at"))
                 .filter(Q(last_event__lt=cutoff) | Q(last_event__isnull=True, accepted_at__lt=cutoff)))
-    ids = list(finished.select_for_update().values_list("pk", flat=True)) if not dry_run else list(
-        finished.values_list("pk", flat=True))
+    # PostgreSQL refuses FOR UPDATE with the GROUP BY of the annotation: read the ids, then lock those rows
+    # (a finished order stays finished — a redo is a new order — so the condition still holds).
+    ids = list(finished.values_list("pk", flat=True))
     if dry_run or not ids:
         return len(ids)
+    ids = list(WorkOrder.objects.select_for_update().filter(pk__in=ids, status__in=TERMINAL_STATUSES)
+               .values_list("pk", flat=True))
     WorkOrder.objects.filter(pk__in=ids).update(citizen_name="", citizen_phone="")
     audit_record(actor=None, event_type=EVENT_TYPE, object_type="work_order", object_id="",
                  data={"count": len(ids), "cutoff": cutoff.isoformat(), "fields": ["citizen_name", "citizen_phone"],
