@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -117,7 +118,11 @@ def read_rows(upload: Any, *, name: str) -> list[tuple[int, dict[str, str]]]:
     if header_row is None:
         raise ImportFileError(_("文件是空的"))
     header_number, header = header_row
-    names = {str(label): f for f, label, _a, _r in COLUMNS}
+    # The headings of our template are Chinese whatever the user's language; the user's own language's
+    # labels (English: "Address", …) and the aliases are accepted too.
+    with translation.override("zh-hans"):
+        names = {str(label): f for f, label, _a, _r in COLUMNS}
+    names.update({str(label).lower(): f for f, label, _a, _r in COLUMNS})
     names.update({alias.lower(): f for f, _l, aliases, _r in COLUMNS for alias in aliases})
     mapping: dict[int, str] = {}
     unknown = []

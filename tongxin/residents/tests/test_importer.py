@@ -56,6 +56,15 @@ def test_good_file_imports_and_a_second_import_changes_nothing(world):
     assert Household.objects.count() == 3 and Resident.objects.count() == 5
 
 
+def test_chinese_headings_import_for_an_english_speaking_user(world):
+    from django.utils import translation
+
+    with translation.override("en"):
+        result = run(good_csv(), world, dry_run=True)
+        english = run(good_csv().replace("地址", "Address", 1).replace("姓名", "Name", 1), world, dry_run=True)
+    assert result.errors == [] and english.errors == []
+
+
 def test_reimport_updates_by_natural_key(world):
     run(good_csv(), world)
     changed = good_csv().replace("88.5,李秀英,13811110002", "90,李秀英,13911110002").replace("88.5,", "90,")
