@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tongxin.testing import World
+from tongxin.testing import World, real_png
 from tongxin.workorders.models import WorkOrder
 from tongxin.workorders.tests.test_api import (
     API,
@@ -117,18 +117,7 @@ def parse_matrix(text: str) -> dict[str, dict[str, int]]:
 MATRIX = parse_matrix(MATRIX_TEXT)
 
 
-def _png() -> bytes:
-    """A real (tiny) PNG: attachments are decoded and re-encoded, so a bare signature is refused (422)."""
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
-PNG = _png()
+PNG = real_png()  # attachments are decoded and re-encoded: a bare signature is refused (422)
 
 
 @dataclass

@@ -50,6 +50,17 @@ class World:
         return self.users[name]
 
 
+def real_png(size: tuple[int, int] = (4, 4)) -> bytes:
+    """A real PNG: uploads are decoded and re-encoded, so a test's "image" must be one."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, "red").save(out, "PNG")
+    return out.getvalue()
+
+
 def make_user(username: str, *, display_name: str = "", superuser: bool = False) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, display_name=display_name or username)
     if superuser:

@@ -8,13 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tongxin.open311.models import ApiKey, Service, ServiceRequest
 from tongxin.open311.services import api_key_create
+from tongxin.testing import real_png
 from tongxin.workorders import services as workorders
 from tongxin.workorders.models import Attachment, WorkOrder, WorkOrderEvent
-from tongxin.workorders.tests.test_api_actions import _real_png
 
 from .conftest import BASE, created_number, errors_of, json_body, post_request, request_data, xml_root
 
-PNG = _real_png()
+PNG = real_png()
 
 
 def counts() -> tuple[int, int, int]:

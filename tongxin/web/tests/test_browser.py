@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tongxin.accounts.services import notification_send
-from tongxin.workorders.tests.test_api_actions import _real_png
+from tongxin.testing import real_png
 
 from .conftest import screenshot
 
@@ -57,7 +57,7 @@ def test_handler_signs_then_replies(browser_page, login_as, world):
     card.get_by_text("已签收，工单转入办理中").wait_for()
     card.locator("textarea[name$='-text']").fill("垃圾已全部清运，门口已恢复整洁")
     card.locator("input[type=file]").set_input_files(files=[{
-        "name": "现场.png", "mimeType": "image/png", "buffer": _real_png()}])
+        "name": "现场.png", "mimeType": "image/png", "buffer": real_png()}])
     card.get_by_role("button", name="提交答复").click()
     page.locator(f"#order-{order.pk}").get_by_text("已办结答复，等待回访").wait_for()
     order.refresh_from_db()

@@ -9,14 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tongxin.core.models import AuditEvent
+from tongxin.testing import real_png
 from tongxin.workorders import services as wo
-from tongxin.workorders.tests.test_api_actions import _real_png
 
 from .conftest import login
 
 pytestmark = pytest.mark.django_db
 
-PNG = _real_png()
+PNG = real_png()
 
 
 def _order(world, **kw):

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tongxin.testing import real_png
 from tongxin.workorders.models import Attachment, ExtensionRequest, WorkOrder, WorkOrderEvent
 
 from .test_api import (
@@ -21,19 +22,7 @@ from .test_api import (
     post,
 )
 
-
-def _real_png() -> bytes:
-    """A real 4 × 4 PNG: attachments are decoded and re-encoded, so the bytes must be an image."""
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(out, "PNG")
-    return out.getvalue()
-
-
-PNG = _real_png()
+PNG = real_png()
 
 
 @pytest.fixture(autouse=True)
