@@ -169,6 +169,38 @@ def queries(fn: Any) -> int:
     return len(ctx.captured_queries)
 
 
+def profile(label: str, fn: Any, top: int = 4) -> None:
+    """Where one call's time goes: its slowest statements (wall time in the database driver), and on
+    PostgreSQL the plan of the slowest (EXPLAIN ANALYZE, BUFFERS)."""
+    from django.db import connection
+
+    timings: list[tuple[float, str, Any]] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append(((time.perf_counter() - began) * 1000, sql, params))
+
+    fn()  # warm
+    began = time.perf_counter()
+    with connection.execute_wrapper(wrapper):
+        fn()
+    total = (time.perf_counter() - began) * 1000
+    in_sql = sum(t for t, _sql, _params in timings)
+    print(f"  {label}: {total:.1f} ms, of which {in_sql:.1f} ms in {len(timings)} statements; the slowest:")
+    timings.sort(key=lambda item: item[0], reverse=True)
+    for ms, sql, _params in timings[:top]:
+        print(f"    {ms:7.1f} ms  {' '.join(sql.split())[:150]}")
+    if connection.vendor == "postgresql" and timings:
+        _ms, sql, params = timings[0]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            for (line,) in cursor.fetchall():
+                print(f"      {line}")
+
+
 def measure(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.db.models import Count
@@ -224,6 +256,10 @@ def measure(args: argparse.Namespace) -> int:
         print(f"  {label:22} median {stats['median']:6.1f}  p95 {stats['p95']:6.1f}  max {stats['max']:6.1f}  "
               f"{n} queries; accepted in period {data['volume']['accepted']['value']:,}, open {data['state']['open']['value']:,}",
               flush=True)
+    if args.profile:
+        print("where the time goes (one warm call each):")
+        for label, area, period in cases:
+            profile(label, lambda area=area, period=period: screen_data(actor=admin, area=area, period_kind=period))
     verdict = "met" if worst <= TARGET_MS else "MISSED"
     print(f"worst p95 {worst:.1f} ms against the target {TARGET_MS:.0f} ms: {verdict}")
     if connection.vendor == "postgresql":
@@ -252,6 +288,7 @@ def main() -> int:
     parser.add_argument("--reuse", metavar="NAME", help="a database kept earlier (PostgreSQL name or SQLite file)")
     parser.add_argument("--no-rebuild", action="store_true", help="with --reuse: measure the rollups as they are")
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--profile", action="store_true", help="after the timings: each call's slowest statements and the plan of the slowest")
     args = parser.parse_args()
     if args.orders is None:
         args.orders = 1_000_000 if args.sqlite else 10_000_000

@@ -9,10 +9,11 @@ carries the link to the list of the orders (or assignments) it counts: ``orders_
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.db.models import F, Q, QuerySet, Sum
 from django.urls import reverse
@@ -245,14 +246,24 @@ def orders_href(*, area_code: str, metric: str, start: date | None = None, end: 
                 dim: str | None = None, key: str | None = None, area_override: str | None = None) -> str:
     """The list of the orders (or assignments) behind a number: /dashboard/orders/?…; ``end`` exclusive
     in the code, shown inclusive (``to``) in the address."""
-    params: dict[str, str] = {"area": area_override or area_code, "metric": metric}
-    if start and metric not in STATE_METRICS:
-        params["from"] = start.isoformat()
-    if end and metric not in STATE_METRICS:
-        params["to"] = (end - timedelta(days=1)).isoformat()
+    # The screen builds several hundred of these per call: the query string is joined by hand, quoting
+    # only what is not already URL-safe, with the same result as urlencode() (test_orders_href_matches_urlencode).
+    query = f"area={_quoted(area_override or area_code)}&metric={_quoted(metric)}"
+    if metric not in STATE_METRICS:
+        if start:
+            query += f"&from={start.isoformat()}"
+        if end:
+            query += f"&to={(end - timedelta(days=1)).isoformat()}"
     if dim and dim != "all":
-        params["dim"], params["key"] = dim, str(key)
-    return f"{_orders_url()}?{urlencode(params)}"
+        query += f"&dim={_quoted(dim)}&key={_quoted(str(key))}"
+    return f"{_orders_url()}?{query}"
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(value: str) -> str:
+    return value if _URL_SAFE.fullmatch(value) else quote_plus(value)
 
 
 @functools.cache
@@ -375,8 +386,6 @@ def mediation_gauges(actor: Any, area: Any, period: Period) -> list[dict[str, An
     targets = numbers.get("targets") or []
     if not any(t.get("denominator") for t in targets):
         return None
-    from urllib.parse import urlencode
-
     last_day = period.end - timedelta(days=1)
     base = {"area_code": area.code, "date_from": f"{period.start:%Y-%m-%d}", "date_to": f"{last_day:%Y-%m-%d}"}
 
