@@ -82,6 +82,17 @@ def test_related_orders_same_caller_and_same_place(client, world):
     assert caller.number in html and hidden.number not in html
 
 
+def test_a_related_order_without_title_or_category_is_listed(client, world):
+    from tongxin.workorders.models import WorkOrder
+
+    order = _order(world)
+    bare = _order(world, content="又来反映")
+    WorkOrder.objects.filter(pk=bare.pk).update(title="", category=None)  # as an old or merged order can be
+    login(client, "dispatcher")
+    response = client.get(f"/orders/{order.pk}/")
+    assert response.status_code == 200 and bare.number in response.content.decode()
+
+
 def test_attachments_are_listed_with_image_previews_and_the_map_data(client, world, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     order = _order(world)
