@@ -208,6 +208,7 @@ class Gunicorn:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    ready_timeout: float = 60.0  # seconds for every worker to boot (a saturated machine needs more)
 
     def label(self) -> str:
         if self.worker_class == "gthread":
@@ -229,7 +230,7 @@ class Gunicorn:
         with open(self.log_path, "wb") as log_file:
             self.proc = subprocess.Popen(args, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            self._wait_ready(timeout=60)
+            self._wait_ready(timeout=self.ready_timeout)
         except BaseException:
             self.__exit__(None, None, None)
             raise

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"run_all"}
+# Scripts in bench/ that are not benchmarks with a target: the runner itself; classify_variants, an
+# exploration of alternative classifiers (tens of minutes, a table of figures, no target of its own).
+NOT_BENCHMARKS = {"run_all", "classify_variants"}
 VERDICT = {0: "met", 1: "MISSED", 2: "not measured"}
 
 # The short run of each benchmark (``--quick``), checked against each script's --help.

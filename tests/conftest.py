@@ -3,4 +3,4 @@ tongxin/conftest.py gives the tests inside the package, which that conftest does
 
 from __future__ import annotations
 
-from tongxin.conftest import _clear_process_caches, world  # noqa: F401 - re-exported fixtures
+from tongxin.conftest import _clear_process_caches, _restore_language, world  # noqa: F401 - re-exported fixtures

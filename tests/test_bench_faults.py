@@ -101,16 +101,28 @@ def test_a_doubled_or_missing_dispatch_notification_is_found(world, django_captu
 
 @pytest.mark.django_db
 def test_sms_lost_and_duplicated_are_counted(world, django_capture_on_commit_callbacks, tmp_path, settings):
+    from django.utils import timezone
+
     settings.TONGXIN_SMS_NOTIFY_KINDS = "dispatched"
     handler = world.user("handler")
     handler.phone = "13700000001"
     handler.save(update_fields=["phone"])
-    with django_capture_on_commit_callbacks(execute=False):  # no task enqueued: the row is written below
+    with django_capture_on_commit_callbacks(execute=False):  # no task enqueued: the outbox row waits
         order = _order(world)
-    Notification.objects.create(recipient=handler, kind="dispatched", title=f"新工单 {order.number} 待签收",
-                                object_type="workorder", object_id=str(order.pk))
+    note = Notification.objects.get(recipient=handler, kind="dispatched")  # written with the dispatch
+    assert note.sms_due and note.sms_sent_at is None
     sms = tmp_path / "sms.txt"
     sms.write_text("")
+    # Due in the outbox and not sent yet: pending (the sweep sends it), not lost.
+    verdict = load_world.verify(_acks(order, world), sms_file=sms)
+    assert verdict.sms == {"expected": 1, "sent": 0, "pending": 1, "lost": 0, "duplicated": 0}
+    assert verdict.outbox["unsent"] == 1 and verdict.ok
+    # Marked sent by the outbox but never given to the backend: lost, and the outbox's promise broken.
+    Notification.objects.filter(pk=note.pk).update(sms_sent_at=timezone.now())
+    verdict = load_world.verify(_acks(order, world), sms_file=sms)
+    assert verdict.sms["lost"] == 1 and verdict.outbox["marked_unsent"] == 1 and not verdict.core_ok
+    # A row written without the outbox (sms_due false): lost unless a task for it is still queued.
+    Notification.objects.filter(pk=note.pk).update(sms_due=False, sms_sent_at=None)
     verdict = load_world.verify(_acks(order, world), sms_file=sms)
     assert verdict.sms == {"expected": 1, "sent": 0, "pending": 0, "lost": 1, "duplicated": 0}
     assert not verdict.ok
@@ -118,6 +130,24 @@ def test_sms_lost_and_duplicated_are_counted(world, django_capture_on_commit_cal
     sms.write_text(f"13700000001\t【同心】新工单 {order.number} 待签收\n" * 2)
     verdict = load_world.verify(_acks(order, world), sms_file=sms)
     assert verdict.sms == {"expected": 1, "sent": 1, "pending": 0, "lost": 0, "duplicated": 1}
+    assert not verdict.core_ok
+
+
+@pytest.mark.django_db
+def test_a_report_is_found_by_its_tag_exactly_once(world):
+    """A 201-answered report must end as exactly one work order, found by the tag the scenario writes
+    into its text (the order id is not in the answer once reports are taken in as receipts)."""
+    order = services.work_order_create(actor=world.user("operator"), channel="hotline", kind="help",
+                                       content="路灯不亮（随手拍 #77-1）", category_code=world.category_leaf.code,
+                                       area_code=world.town_a.code)
+    verdict = load_world.verify([{"op": "report", "id": 987654, "tag": "77-2"}], sms_file=None)
+    assert verdict.missing and "report 77-2" in verdict.missing[0]
+    services.work_order_create(actor=world.user("operator"), channel="hotline", kind="help",
+                               content="路灯不亮（随手拍 #77-1）", category_code=world.category_leaf.code,
+                               area_code=world.town_a.code)
+    verdict = load_world.verify([], sms_file=None)
+    doubled = [line for line in verdict.half_written if line.startswith("report 77-1 made 2 orders")]
+    assert len(doubled) == 1 and f"{order.pk}," in doubled[0], verdict.half_written
 
 
 @pytest.mark.postgres

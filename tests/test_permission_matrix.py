@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tongxin.testing import World, real_png
+from tongxin.testing import World, parse_matrix, real_png
 from tongxin.workorders.models import WorkOrder
 from tongxin.workorders.tests.test_api import (
     API,
@@ -101,20 +101,7 @@ def own_matrix(path: str) -> str | None:
     return OWN_MATRICES[max(prefixes, key=len)] if prefixes else None
 
 
-def parse_matrix(text: str) -> dict[str, dict[str, int]]:
-    matrix: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        statuses = [int(cell) for cell in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        key = f"{method} {path}"
-        assert key not in matrix, f"duplicate row {key}"
-        matrix[key] = dict(zip(ROLES, statuses, strict=True))
-    return matrix
-
-
-MATRIX = parse_matrix(MATRIX_TEXT)
+MATRIX = parse_matrix(MATRIX_TEXT, ROLES)
 
 
 PNG = real_png()  # attachments are decoded and re-encoded: a bare signature is refused (422)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -95,6 +96,11 @@ def test_limits_can_be_switched_off_and_the_proxy_header_is_trusted_only_when_na
                           HTTP_X_REAL_IP="3.3.3.3").status_code == 200
 
 
+def _strict(policy: str) -> bool:
+    return ("script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
+            and "unsafe-eval" not in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy)
+
+
 @pytest.mark.django_db
 def test_security_headers_and_csp():
     client = Client()
@@ -103,11 +109,55 @@ def test_security_headers_and_csp():
     assert page["X-Content-Type-Options"] == "nosniff"
     assert page["Referrer-Policy"] == "same-origin"
     assert "microphone=()" in page["Permissions-Policy"]
-    policy = page["Content-Security-Policy-Report-Only"]  # the staff pages: report-only (docs/security.md)
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert _strict(page["Content-Security-Policy"])  # enforced (docs/security.md)
+    assert "Content-Security-Policy-Report-Only" not in page
     api = client.get("/api/v1/work-orders")
-    assert "unsafe-inline" not in api["Content-Security-Policy"]
-    assert "Content-Security-Policy" not in client.get("/api/v1/docs")
+    assert _strict(api["Content-Security-Policy"])
+    assert _strict(client.get("/api/v1/docs")["Content-Security-Policy"])  # Ninja's docs page: our static files
+
+
+@pytest.mark.django_db
+def test_the_policy_is_enforced_on_a_page_of_every_area(world):
+    from tongxin.accounts.models import User
+    from tongxin.mediation.tests.conftest import build_mediation_world
+    from tongxin.points.tests.conftest import make_town
+    from tongxin.residents import services as residents
+    from tongxin.testing import make_user
+
+    build_mediation_world(world)
+    make_town(world)
+    make_user("root", superuser=True)
+    residents.channel_owner_ensure(area=world.city)
+    household = residents.household_create(area=world.community_a, grid=world.grid_a, address="甲社区1号楼101")
+    pages = [("leader", "/"), ("operator", "/orders/"), (None, f"/r/{residents.code_token(household)}/"),
+             ("leader", "/dashboard/"), ("leader", "/dashboard/screen/"), ("grid_worker", "/grid/"),
+             ("grid_worker", "/participation/"), ("supervisor_a", "/points/"), ("m_comm", "/mediation/"),
+             ("root", "/admin/"), (None, "/r/board/"), (None, "/healthz")]
+    for username, path in pages:
+        client = Client()
+        if username:
+            client.force_login(User.objects.get(username=username))
+        response = client.get(path)
+        assert response.status_code == 200, (username, path, response.status_code)
+        assert _strict(response["Content-Security-Policy"]), path
+        assert "Content-Security-Policy-Report-Only" not in response, path
+
+
+@pytest.mark.django_db
+def test_report_only_and_exemptions_are_operators_options(settings):
+    client = Client()
+    settings.TONGXIN_CSP_REPORT_ONLY_PREFIXES = ["/accounts/"]
+    trial = client.get("/accounts/login/")
+    assert _strict(trial["Content-Security-Policy-Report-Only"]) and "Content-Security-Policy" not in trial
+    assert "Content-Security-Policy" in client.get("/healthz")  # elsewhere still enforced
+    settings.TONGXIN_CSP_REPORT_ONLY_PREFIXES = []
+    settings.TONGXIN_CSP_REPORT_ONLY = True
+    assert "Content-Security-Policy-Report-Only" in client.get("/healthz")
+    settings.TONGXIN_CSP_REPORT_ONLY = False
+    settings.TONGXIN_CSP_EXEMPT_PREFIXES = ["/healthz"]
+    exempt = client.get("/healthz")
+    assert "Content-Security-Policy" not in exempt and "Content-Security-Policy-Report-Only" not in exempt
+    assert "Content-Security-Policy" in client.get("/accounts/login/")
 
 
 @pytest.mark.django_db
@@ -133,7 +183,9 @@ def test_uploaded_files_are_sandboxed():
 def _deploy_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update({"SECURE_PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(50),
-                "ALLOWED_HOSTS": "12345.ordos.gov.cn", "DJANGO_SETTINGS_MODULE": "tongxin.settings"}, **extra)
+                "ALLOWED_HOSTS": "12345.ordos.gov.cn", "DJANGO_SETTINGS_MODULE": "tongxin.settings",
+                # Production keeps its data keys outside the database (docs/configuration.md).
+                "TONGXIN_DATA_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()}, **extra)
     return env
 
 

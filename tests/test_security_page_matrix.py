@@ -28,6 +28,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tongxin.core.models import AuditEvent
+from tongxin.testing import parse_matrix
 from tongxin.workorders.models import KnowledgeArticle, WorkOrder, WorkOrderEvent
 from tongxin.workorders.tests.test_api import (
     _fast_password_hashing,  # noqa: F401 - autouse fixture
@@ -109,25 +110,12 @@ GET  /media/<path:path>                                 | 400  400  400  400  40
 """
 
 
-def parse(text: str, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    matrix: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        page, cells = line.split("|")
-        method, pattern = page.split()
-        statuses = [int(cell) for cell in cells.split()]
-        assert len(statuses) == len(columns), line
-        key = f"{method} {pattern}"
-        assert key not in matrix, f"duplicate row {key}"
-        matrix[key] = dict(zip(columns, statuses, strict=True))
-    return matrix
-
-
 def patterns(matrix: dict[str, dict[str, int]]) -> set[str]:
     """The URL patterns a table covers (``#variant`` rows ask the same pattern another way)."""
     return {key.split()[1].split("#")[0] for key in matrix}
 
 
-PAGE_MATRIX = parse(PAGE_MATRIX_TEXT, ROLES)
+PAGE_MATRIX = parse_matrix(PAGE_MATRIX_TEXT, ROLES)
 if not (django_settings.DEBUG or django_settings.TONGXIN_SERVE_MEDIA):
     # /media/ is mounted only where the application serves uploads itself (the embedded set-up); in
     # production (DATABASE_URL set) nginx serves them, and the route does not exist.
@@ -345,7 +333,7 @@ GET  /mediation/<int:pk>/#missing                       | 404  404  404  404  40
 POST /mediation/<int:pk>/parties/<int:party_pk>/reveal/ | 200  200  404  302  404  404  302
 POST /mediation/<int:pk>/<str:action>/                  | 302  422  404  422  404  404  302
 """
-MEDIATION_PAGE_MATRIX = parse(MEDIATION_PAGE_MATRIX_TEXT, MEDIATION_COLUMNS)
+MEDIATION_PAGE_MATRIX = parse_matrix(MEDIATION_PAGE_MATRIX_TEXT, MEDIATION_COLUMNS)
 
 
 def _mediation_case(mw: Any) -> Any:
@@ -427,7 +415,7 @@ GET  /r/staff/print/<int:area_id>/<str:building>/       | 302  302  302  200  20
 GET  /r/<code:token>/                                   | 302  200  200  200  200  200  200
 GET  /r/<code:token>/#forged                            | 404  404  404  404  404  404  404
 """
-RESIDENT_PAGE_MATRIX = parse(RESIDENT_PAGE_MATRIX_TEXT, RESIDENT_COLUMNS)
+RESIDENT_PAGE_MATRIX = parse_matrix(RESIDENT_PAGE_MATRIX_TEXT, RESIDENT_COLUMNS)
 
 
 def _resident_client(place: Any, column: str) -> Client:

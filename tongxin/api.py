@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -45,7 +46,7 @@ class SessionAuth(APIKeyCookie):
             return None
         if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
             raise PermissionDenied(
-                "CSRF 校验失败：使用登录会话调用接口时，请在请求头 X-CSRFToken 中带上 csrftoken Cookie 的值",
+                _("CSRF 校验失败：使用登录会话调用接口时，请在请求头 X-CSRFToken 中带上 csrftoken Cookie 的值"),
                 code="csrf_failed",
             )
         return request.COOKIES.get(self.param_name)
@@ -80,7 +81,7 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     fields: dict[str, str] = {}
     for error in exc.errors:
         fields.setdefault(_field_key(error.get("loc", ())), _translate(error))
-    return _error(request, 422, "validation_error", "提交的内容有误，请检查标出的字段", fields)
+    return _error(request, 422, "validation_error", _("提交的内容有误，请检查标出的字段"), fields)
 
 
 def _field_key(loc: Any) -> str:
@@ -103,43 +104,43 @@ def _translate(error: dict[str, Any]) -> str:
     if "expected" in ctx:  # pydantic's English list: "'a', 'b' or 'c'"
         ctx = {**ctx, "expected": str(ctx["expected"]).replace(" or ", ", ")}
     messages = {
-        "missing": "必填",
-        "string_too_long": f"不能超过 {ctx.get('max_length')} 个字符",
-        "string_too_short": f"至少 {ctx.get('min_length')} 个字符",
-        "int_parsing": "必须是整数",
-        "float_parsing": "必须是数字",
-        "bool_parsing": "必须是 true 或 false",
-        "datetime_parsing": "日期时间格式无效（ISO 8601）",
-        "datetime_from_date_parsing": "日期时间格式无效（ISO 8601）",
-        "timezone_aware": "日期时间必须带时区",
-        "enum": f"无效的取值，可选：{ctx.get('expected', '')}",
-        "literal_error": f"无效的取值，可选：{ctx.get('expected', '')}",
-        "greater_than_equal": f"不能小于 {ctx.get('ge')}",
-        "less_than_equal": f"不能大于 {ctx.get('le')}",
-        "too_long": f"最多 {ctx.get('max_length')} 项",
-        "json_invalid": "JSON 格式无效",
-        "model_attributes_type": "请求体必须是 JSON 对象",
-        "dict_type": "必须是对象",
-        "list_type": "必须是数组",
-        "string_type": "必须是字符串",
-        "extra_forbidden": "未知字段",
-        "int_from_float": "必须是整数",
-        "date_parsing": "日期格式无效（YYYY-MM-DD）",
-        "date_from_datetime_parsing": "日期格式无效（YYYY-MM-DD）",
-        "finite_number": "必须是有限数字",
-        "value_error": "取值无效",
+        "missing": _("必填"),
+        "string_too_long": _("不能超过 %(max)s 个字符") % {"max": ctx.get("max_length")},
+        "string_too_short": _("至少 %(min)s 个字符") % {"min": ctx.get("min_length")},
+        "int_parsing": _("必须是整数"),
+        "float_parsing": _("必须是数字"),
+        "bool_parsing": _("必须是 true 或 false"),
+        "datetime_parsing": _("日期时间格式无效（ISO 8601）"),
+        "datetime_from_date_parsing": _("日期时间格式无效（ISO 8601）"),
+        "timezone_aware": _("日期时间必须带时区"),
+        "enum": _("无效的取值，可选：%(expected)s") % {"expected": ctx.get("expected", "")},
+        "literal_error": _("无效的取值，可选：%(expected)s") % {"expected": ctx.get("expected", "")},
+        "greater_than_equal": _("不能小于 %(min)s") % {"min": ctx.get("ge")},
+        "less_than_equal": _("不能大于 %(max)s") % {"max": ctx.get("le")},
+        "too_long": _("最多 %(max)s 项") % {"max": ctx.get("max_length")},
+        "json_invalid": _("JSON 格式无效"),
+        "model_attributes_type": _("请求体必须是 JSON 对象"),
+        "dict_type": _("必须是对象"),
+        "list_type": _("必须是数组"),
+        "string_type": _("必须是字符串"),
+        "extra_forbidden": _("未知字段"),
+        "int_from_float": _("必须是整数"),
+        "date_parsing": _("日期格式无效（YYYY-MM-DD）"),
+        "date_from_datetime_parsing": _("日期格式无效（YYYY-MM-DD）"),
+        "finite_number": _("必须是有限数字"),
+        "value_error": _("取值无效"),
     }
-    return messages.get(kind) or str(error.get("msg", "无效"))
+    return messages.get(kind) or str(error.get("msg", _("无效")))
 
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthenticated", "请先登录或提供有效的接口令牌")
+    return _error(request, 401, "unauthenticated", _("请先登录或提供有效的接口令牌"))
 
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "未找到该记录")
+    return _error(request, 404, "not_found", _("未找到该记录"))
 
 
 @api.exception_handler(HttpError)
@@ -149,29 +150,29 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc.message)
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
         # Ninja's words for a body that is not JSON.
-        return _error(request, 400, "invalid_json", "请求体不是有效的 JSON", {"body": "JSON 格式无效"})
+        return _error(request, 400, "invalid_json", _("请求体不是有效的 JSON"), {"body": _("JSON 格式无效")})
     return _error(request, exc.status_code, codes.get(exc.status_code, "error"), message)
 
 
 @api.exception_handler(RequestDataTooBig)
 def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
-    return _error(request, 413, "too_large", f"请求体过大，不能超过 {limit_mb:g} MB", {"body": f"超过 {limit_mb:g} MB"})
+    return _error(request, 413, "too_large", _("请求体过大，不能超过 %(limit_mb)s MB") % {"limit_mb": format(limit_mb, "g")}, {"body": _("超过 %(limit_mb)s MB") % {"limit_mb": format(limit_mb, "g")}})
 
 
 @api.exception_handler(TooManyFieldsSent)
 def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
-    return _error(request, 413, "too_large", "提交的字段过多", {"body": "字段过多"})
+    return _error(request, 413, "too_large", _("提交的字段过多"), {"body": _("字段过多")})
 
 
 @api.exception_handler(TooManyFilesSent)
 def too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
-    return _error(request, 413, "too_large", "上传的文件过多", {"file": "文件过多"})
+    return _error(request, 413, "too_large", _("上传的文件过多"), {"file": _("文件过多")})
 
 
 @api.exception_handler(MultiPartParserError)
 def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
-    return _error(request, 400, "bad_request", "上传的表单格式无效", {"body": "multipart/form-data 格式无效"})
+    return _error(request, 400, "bad_request", _("上传的表单格式无效"), {"body": _("multipart/form-data 格式无效")})
 
 
 def _register_routers() -> None:

@@ -39,6 +39,16 @@ def _clear_process_caches():
         clear()
 
 
+@pytest.fixture(autouse=True)
+def _restore_language():
+    """LocaleMiddleware leaves the last request's language active in the test's thread: a test that asked
+    for English must not leave it to the next test, which expects the default (zh-hans)."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()  # back to settings.LANGUAGE_CODE
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

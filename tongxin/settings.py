@@ -215,14 +215,17 @@ if SECURE_PRODUCTION:
         # Preloading is a hard-to-undo decision for the city's domain, taken on purpose
         # (docs/deploy.md), not a default: without it the check's reminder is noise.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-# Content-Security-Policy (tongxin.core.security): no 'unsafe-inline'. Enforced under these prefixes,
-# report-only everywhere else until the pages listed in docs/security.md lose their inline handlers.
+# Content-Security-Policy (tongxin.core.security, docs/security.md): no 'unsafe-inline', no 'unsafe-eval',
+# enforced on every path. To trial a changed TONGXIN_CSP first, send it report-only: on the whole site
+# (TONGXIN_CSP_REPORT_ONLY=1) or under some prefixes (TONGXIN_CSP_REPORT_ONLY_PREFIXES).
 TONGXIN_CSP = os.environ.get("TONGXIN_CSP", "") or (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-TONGXIN_CSP_ENFORCE_PREFIXES = env_list("TONGXIN_CSP_ENFORCE_PREFIXES", "/api/v1/work-orders,/healthz,/open311/")
-# Ninja's interactive docs page (/api/v1/docs) runs its own inline script.
-TONGXIN_CSP_EXEMPT_PREFIXES = env_list("TONGXIN_CSP_EXEMPT_PREFIXES", "/api/v1/docs")
+TONGXIN_CSP_REPORT_ONLY = env_bool("TONGXIN_CSP_REPORT_ONLY", False)
+TONGXIN_CSP_REPORT_ONLY_PREFIXES = env_list("TONGXIN_CSP_REPORT_ONLY_PREFIXES", "")
+# Paths that get no policy at all (none by default: Ninja's docs page at /api/v1/docs, served from our own
+# static files since "ninja" is an installed app, complies too).
+TONGXIN_CSP_EXEMPT_PREFIXES = env_list("TONGXIN_CSP_EXEMPT_PREFIXES", "")
 # The header the reverse proxy sets with the client's address (e.g. HTTP_X_REAL_IP); unset: REMOTE_ADDR.
 TONGXIN_CLIENT_IP_HEADER = os.environ.get("TONGXIN_CLIENT_IP_HEADER", "")
 # Rate limits per client address on the public doors (tongxin.core.ratelimit): (name, path regex,
@@ -253,6 +256,9 @@ TONGXIN_TOTP_ISSUER = os.environ.get("TONGXIN_TOTP_ISSUER", "同心")
 TONGXIN_RETENTION_DAYS = env_int("TONGXIN_RETENTION_DAYS", 0)
 TONGXIN_RETENTION_HANDLERS = ["tongxin.workorders.retention.anonymise_closed_before",
                               "tongxin.mediation.retention.anonymise_closed_before"]
+# Keys sealing personal values at rest (tongxin.core.fieldcrypt): "id:base64-32-bytes,..."; the first
+# encrypts, all decrypt. Unset: a key derived from SECRET_KEY (demo/tests; check --deploy warns).
+TONGXIN_DATA_KEYS = os.environ.get("TONGXIN_DATA_KEYS", "").strip()
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -7,6 +7,7 @@ randomness: every name and code below is what the tests assert on.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,3 +115,50 @@ def build_world() -> World:
         world.users[username] = user
     world.users["nobody"] = make_user("nobody")
     return world
+
+
+def parse_matrix(text: str, columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    """A permission matrix written as a table, as every matrix test writes it: a header line, then one
+    row per endpoint or page, ``METHOD /path | status status …`` with one status per column (``/path``
+    may carry a ``#variant``). Keyed by ``"METHOD /path"``; a row with the wrong number of cells or a
+    repeated key fails at import, naming the row."""
+    matrix: dict[str, dict[str, int]] = {}
+    for line in text.strip().splitlines()[1:]:
+        endpoint, cells = line.split("|")
+        method, path = endpoint.split()
+        statuses = [int(cell) for cell in cells.split()]
+        assert len(statuses) == len(columns), line
+        key = f"{method} {path}"
+        assert key not in matrix, f"duplicate row {key}"
+        matrix[key] = dict(zip(columns, statuses, strict=True))
+    return matrix
+
+
+def run_together(calls: list[Callable[[], Any]], timeout: float = 60) -> list[tuple[str, Any]]:
+    """Real parallel clients for the PostgreSQL concurrency tests: each call in its own thread with its
+    own database connection, all released at once by a barrier; ``("ok", value)`` or ``("error",
+    exception)`` per call, in order. A thread still alive after ``timeout`` fails the test (a deadlock)."""
+    import threading
+
+    from django.db import connection, connections
+
+    barrier = threading.Barrier(len(calls))
+    results: list[tuple[str, Any]] = [("missing", None)] * len(calls)
+
+    def worker(index: int, call: Callable[[], Any]) -> None:
+        try:
+            connection.ensure_connection()  # connect before the barrier, so the calls start together
+            barrier.wait(timeout=timeout)
+            results[index] = ("ok", call())
+        except Exception as exc:
+            results[index] = ("error", exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    return results

@@ -45,6 +45,7 @@ POINTS = os.environ.get("LOAD_POINTS", "") == "1"
 PROBLEMS = ["小区门口垃圾三天没人清理", "路灯不亮已经一周", "楼道内堆放杂物存在消防隐患", "下水道堵塞污水外溢",
             "学校周边交通拥堵", "夜间施工噪音扰民", "供暖温度不达标", "井盖缺失存在安全隐患"]
 _counter = itertools.count()
+_report_seq = itertools.count(1)
 _ack_file: Any = None
 
 
@@ -211,7 +212,11 @@ class Resident(FastHttpUser):
         if not self.signed_in:
             self.signed_in = self._sign_in()
             return
-        text = f"{self.rng.choice(PROBLEMS)}（随手拍 {self.rng.randrange(10**6)}）"
+        # A tag unique to this request (process and sequence): the fault script finds by it the one work
+        # order a 201-answered report must end as, whether the order is made in the request or later by a
+        # worker from a receipt (see load.world.verify).
+        tag = f"{os.getpid()}-{next(_report_seq)}"
+        text = f"{self.rng.choice(PROBLEMS)}（随手拍 #{tag}）"
         body = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="content"\r\n\r\n{text}\r\n'
                 f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nhelp\r\n--{BOUNDARY}--\r\n').encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Cookie": self.cookie,
@@ -219,7 +224,8 @@ class Resident(FastHttpUser):
         with self.client.post("/api/v1/residents/reports", data=body, headers=headers, name="resident: report",
                               catch_response=True) as resp:
             if resp.status_code == 201:
-                ack("report", id=resp.json()["id"])
+                answer = resp.json()
+                ack("report", id=answer.get("id"), receipt=answer.get("receipt"), number=answer.get("number"), tag=tag)
             else:
                 resp.failure(_why(resp))
 

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class Stack:
     handlers_per_department: int = 4
     households: int = 400
     fast_sla: bool = False
+    sms_lease: float | None = None  # seconds: the task worker's SMS outbox claim lease (default: the app's 5 min)
     redis_db: int | None = 13  # None: Huey on a SQLite file
     fast_schema: bool = False  # tables from the models, no migrations (quicker; for the test suite)
     cluster: PrivateCluster | None = None
@@ -61,8 +63,11 @@ class Stack:
         return self.tmp / "seed.json"
 
     def env(self) -> dict[str, str]:
-        return world.server_env(self.database_url, redis_url=self.redis_url, sms_file=self.sms_file,
-                                huey_file=self.tmp / "huey.sqlite3")
+        env = world.server_env(self.database_url, redis_url=self.redis_url, sms_file=self.sms_file,
+                               huey_file=self.tmp / "huey.sqlite3")
+        if self.sms_lease:
+            env["LOAD_SMS_LEASE"] = str(self.sms_lease)
+        return env
 
     def __enter__(self) -> Stack:
         try:
@@ -115,7 +120,7 @@ class Stack:
         self.task_worker.start()
         self._exit.callback(self.task_worker.stop)
         self.gunicorn = Gunicorn(app="tongxin.wsgi:application", env=self.env(), workers=self.workers,
-                                 worker_class="gthread", threads=self.threads)
+                                 worker_class="gthread", threads=self.threads, ready_timeout=180)
         self._exit.enter_context(self.gunicorn)
         self.notes.append(f"servers up in {time.monotonic() - t_servers:.0f} s; built in {time.monotonic() - began:.0f} s: PostgreSQL {world.pg_version(self.cluster.url)} "
                           f"(private cluster), gunicorn {self.gunicorn.label()}, {self.households} households")
@@ -219,6 +224,45 @@ def drain_tasks(timeout: float) -> tuple[int, int]:
         time.sleep(0.5)
     time.sleep(2.0)
     return huey_counts()
+
+
+def enqueue_sms_sweep() -> None:
+    """The SMS outbox's sweep, queued now (the task worker's scheduler also queues it every minute)."""
+    from tongxin.accounts.tasks import notification_sms_sweep_task
+
+    with suppress(Exception):
+        notification_sms_sweep_task()
+
+
+def caught_up(left: dict[str, int]) -> bool:
+    return not (left["sms_due"] or left["receipts"] or left["queued"])
+
+
+def catch_up(timeout: float, report: Callable[[str], None] = print) -> dict[str, int]:
+    """Wait (at most ``timeout`` s) until the workers have caught up: no task queued, no SMS still due in
+    the outbox (the minute sweep sends what a lost task left; a killed sender's claim is taken over after
+    the lease), no report receipt still waiting for its order. Reports each change of what is left and
+    returns it (``sms_due``, ``sms_claimed``, ``receipts``, ``queued``, ``retries``)."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, int] | None = None
+    next_sweep = 0.0
+    while True:
+        left = world.outbox_backlog()
+        pending, scheduled = huey_counts()
+        left.update(queued=max(0, pending), retries=max(0, scheduled))
+        benchlib.close_django_connections()
+        if left != last:
+            report("catching up: " + ", ".join(f"{k} {v}" for k, v in left.items()))
+            last = left
+        if caught_up(left):
+            return left
+        if time.monotonic() > deadline:
+            report(f"not caught up after {timeout:.0f} s")
+            return left
+        if time.monotonic() > next_sweep:
+            enqueue_sms_sweep()
+            next_sweep = time.monotonic() + 20
+        time.sleep(3)
 
 
 def stats_table(rows: list[Row]) -> str:

@@ -302,6 +302,23 @@ def server_env(database_url: str, *, redis_url: str, sms_file: Path, huey_file: 
     return env
 
 
+# The task worker: ``tongxin worker``, with the SMS outbox's claim lease (tongxin.accounts.services.SMS_LEASE,
+# five minutes) shortened to LOAD_SMS_LEASE seconds when that is set — the fault script's time scale, as
+# fast_sla shortens the SLA limits: a sender killed holding a claim is taken over after the lease, and a
+# run should not have to wait five minutes for it. Only the task worker sends SMS of notifications.
+WORKER_BOOT = (
+    "import os, django\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tongxin.settings')\n"
+    "django.setup()\n"
+    "if os.environ.get('LOAD_SMS_LEASE'):\n"
+    "    from datetime import timedelta\n"
+    "    import tongxin.accounts.services as accounts_services\n"
+    "    accounts_services.SMS_LEASE = timedelta(seconds=float(os.environ['LOAD_SMS_LEASE']))\n"
+    "from tongxin.cli import main\n"
+    "main()\n"
+)
+
+
 @dataclass
 class TaskWorker:
     """``tongxin worker`` (the Huey consumer, periodic jobs included) as a child process."""
@@ -313,7 +330,7 @@ class TaskWorker:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-c", "from tongxin.cli import main; main()", "worker"],
+            self.proc = subprocess.Popen([sys.executable, "-c", WORKER_BOOT, "worker"],
                                          env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.starts += 1
 
@@ -355,17 +372,24 @@ class Verdict:
     missing_notifications: list[str] = field(default_factory=list)
     sms: dict[str, int] = field(default_factory=dict)
     sweep_pending: int = 0
+    sweep_pending_orders: list[str] = field(default_factory=list)
+    sweep_window_closed: list[str] = field(default_factory=list)
     orders: int = 0
     events: int = 0
     notifications: Counter[str] = field(default_factory=Counter)
 
     unnotified_dispatches: list[str] = field(default_factory=list)
+    # The SMS outbox (Notification.sms_due / sms_claimed_at / sms_sent_at) and, once resident reports
+    # are taken in as receipts (Report.state), the receipts: what the database says is still to do.
+    outbox: dict[str, int] = field(default_factory=dict)
+    receipts: dict[str, int] = field(default_factory=dict)
 
     @property
     def core_ok(self) -> bool:
         """What the transactions guarantee: acknowledged writes kept, nothing half-written, nothing doubled."""
         return not (self.missing or self.half_written or self.duplicate_notifications or self.missing_notifications
-                    or self.sms.get("duplicated", 0) or self.sweep_pending)
+                    or self.sms.get("duplicated", 0) or self.outbox.get("marked_unsent", 0) or self.sweep_pending
+                    or self.receipts.get("doubled", 0) or self.receipts.get("failed", 0))
 
     @property
     def after_commit_lost(self) -> int:
@@ -390,20 +414,30 @@ class Verdict:
             f"SMS of notifications:      expected {self.sms.get('expected', 0):,}, sent {self.sms.get('sent', 0):,}, "
             f"still queued (retry) {self.sms.get('pending', 0):,}, lost {self.sms.get('lost', 0):,}, "
             f"duplicated {self.sms.get('duplicated', 0):,}",
-            f"SLA sweep left pending:    {self.sweep_pending:,}",
-            f"dispatched, never notified: {len(self.unnotified_dispatches):,} (the notification is written after the commit)",
+            f"SMS outbox (database):     due {self.outbox.get('due', 0):,}, marked sent {self.outbox.get('sent', 0):,}, "
+            f"still due {self.outbox.get('unsent', 0):,} (of which claimed by a sender {self.outbox.get('claimed', 0):,}); "
+            f"marked sent but not in the SMS file {self.outbox.get('marked_unsent', 0):,}, "
+            f"in the file but not marked {self.outbox.get('sent_unmarked', 0):,}",
+            *(["report receipts:           " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.receipts.items()))]
+              if self.receipts else []),
+            f"SLA sweep left pending:    {self.sweep_pending:,}"
+            + (f" ({len(self.sweep_window_closed):,} reminders whose window closed before the final sweep ran "
+               "not counted)" if self.sweep_window_closed else ""),
+            f"dispatched, never notified: {len(self.unnotified_dispatches):,} (written with the dispatch since 2026-12-02, after its commit before)",
             f"core invariants: {'clean' if self.core_ok else 'BROKEN'}; side effects after commit lost: {self.after_commit_lost:,}",
         ]
         for title, items in (("missing", self.missing), ("half-written", self.half_written),
                              ("duplicate notifications", self.duplicate_notifications),
                              ("missing notifications", self.missing_notifications),
-                             ("dispatched, never notified", self.unnotified_dispatches)):
+                             ("dispatched, never notified", self.unnotified_dispatches),
+                             ("left by the SLA sweep", self.sweep_pending_orders),
+                             ("reminder windows closed before the final sweep", self.sweep_window_closed)):
             if items:
                 out.append(f"  first {title}: " + "; ".join(items[:8]))
         return out
 
 
-def verify(acks: list[dict[str, Any]], *, sms_file: Path | None, sweep_now: Any = None,
+def verify(acks: list[dict[str, Any]], *, sms_file: Path | None, sweep_now: Any = None, sweep_done: Any = None,
            sms_pending: int = 0) -> Verdict:
     """Check, in the database the scenario used (Django set up on it):
 
@@ -434,11 +468,37 @@ def verify(acks: list[dict[str, Any]], *, sms_file: Path | None, sweep_now: Any 
     orders = {o["id"]: o for o in WorkOrder.objects.values("id", "number", "status", "version", "lead_department_id")}
     leads = set(WorkOrderAssignment.objects.filter(active=True, role="lead").values_list("order_id", flat=True))
     v.orders, v.events = len(orders), sum(len(e) for e in events.values())
-    reports = set(Report.objects.values_list("order_id", flat=True))
+    # Resident reports: until tongxin/residents takes them in as receipts (Report.state, the order made
+    # later by a worker) the 201 answer carries the order's id; afterwards it carries the receipt's (the
+    # Report's) id and the order may come later. Either way the scenario writes a unique tag into the
+    # text, so "a 201-answered report ends as exactly one work order" is checked by the tag.
+    receipts = report_receipts_enabled()
+    report_fields = ["id", "order_id", *(["state"] if receipts else [])]
+    report_rows = list(Report.objects.values(*report_fields))
+    reports = {r["order_id"] for r in report_rows if r["order_id"] is not None}
+    reports_by_id = {r["id"]: r for r in report_rows}
+    orders_by_tag: dict[str, list[int]] = defaultdict(list)
+    for oid, content in WorkOrder.objects.filter(content__contains=REPORT_TAG).values_list("id", "content"):
+        for tag in REPORT_TAG_RE.findall(content):
+            orders_by_tag[tag].append(oid)
+    if receipts:
+        v.receipts = dict(Counter(str(r["state"]) for r in report_rows))
+        half = [r for r in report_rows if (r["order_id"] is None) == (str(r["state"]) == "registered")]
+        v.half_written += [f"report {r['id']}: state {r['state']} but order {r['order_id']}" for r in half]
+    doubled = {tag: ids for tag, ids in orders_by_tag.items() if len(ids) > 1}
+    if doubled:
+        v.receipts["doubled"] = len(doubled)
+        v.half_written += [f"report {tag} made {len(ids)} orders: {sorted(ids)}" for tag, ids in list(doubled.items())[:20]]
 
     for ack in acks:
-        kind, oid = ack["op"], int(ack["id"])
+        kind = ack["op"]
         v.acknowledged[kind] += 1
+        oid = int(ack["id"]) if ack.get("id") is not None else -1
+        if kind == "report":
+            oid, why = _report_order(ack, receipts=receipts, reports_by_id=reports_by_id, orders_by_tag=orders_by_tag)
+            if oid is None:
+                v.missing.append(f"report {ack.get('tag') or ack.get('id')}: {why}")
+                continue
         order = orders.get(oid)
         need = {"create": "accept", "dispatch": "dispatch", "sign": "sign", "reply": "reply", "report": "accept"}[kind]
         ok = order is not None and need in events.get(oid, [])
@@ -509,25 +569,122 @@ def verify(acks: list[dict[str, Any]], *, sms_file: Path | None, sweep_now: Any 
                                if "dispatch" in events.get(oid, []) and oid not in notified_orders]
 
     if sms_file is not None:
-        from tongxin.accounts.services import sms_notify_kinds
-
-        kinds = sms_notify_kinds()
-        expected: set[int] = set()
-        by_text: dict[tuple[str, str], int] = {}
-        for n in Notification.objects.filter(kind__in=kinds, recipient__phone__gt="").select_related("recipient"):
-            by_text[(n.recipient.phone, " ".join(f"【同心】{n.title}"[:140].split()))] = n.pk
-            expected.add(n.pk)
-        sent: Counter[int] = Counter()
-        if sms_file.exists():
-            for line in sms_file.read_text().splitlines():
-                phone, _, text = line.partition("\t")
-                pk = by_text.get((phone, text))
-                if pk is not None:
-                    sent[pk] += 1
-        unsent = sum(1 for pk in expected if not sent[pk])
-        v.sms = {"expected": len(expected), "sent": sum(1 for pk in expected if sent[pk]),
-                 "pending": min(unsent, sms_pending), "lost": max(0, unsent - sms_pending),
-                 "duplicated": sum(1 for pk in sent if sent[pk] > 1)}
+        v.sms, v.outbox = _sms_counts(sms_file, sms_pending=sms_pending)
     pending = sla_sweep(dry_run=True, now=sweep_now)
-    v.sweep_pending = len(pending.sign_reminders) + len(pending.due_reminders) + len(pending.supervisions)
+    left = [f"{n} sign reminder" for n in pending.sign_reminders] + [f"{n} due reminder" for n in pending.due_reminders]
+    if sweep_done is not None:
+        # A reminder is due only inside its window (warn ≤ now ≤ deadline): one whose deadline passed
+        # between ``sweep_now`` and the moment the final sweep actually ran was not the sweep's to send
+        # (the breach supervision takes over). Only those are set apart; a supervision never expires.
+        deadline = {n: d for n, d in WorkOrder.objects.filter(number__in=pending.sign_reminders)
+                    .values_list("number", "sign_due_at")}
+        deadline.update({f"{n} due": d for n, d in WorkOrder.objects.filter(number__in=pending.due_reminders)
+                         .values_list("number", "due_at")})
+        keys = [n for n in pending.sign_reminders] + [f"{n} due" for n in pending.due_reminders]
+        closed = {k for k in keys if deadline.get(k) is not None and deadline[k] < sweep_done}
+        v.sweep_window_closed = [text for key, text in zip(keys, left, strict=True) if key in closed]
+        left = [text for key, text in zip(keys, left, strict=True) if key not in closed]
+    v.sweep_pending_orders = left + [f"{n} supervision" for n in pending.supervisions]
+    v.sweep_pending = len(v.sweep_pending_orders)
     return v
+
+
+REPORT_TAG = "随手拍 #"
+REPORT_TAG_RE = re.compile(r"随手拍 #([0-9]+-[0-9]+)")
+
+
+def report_receipts_enabled() -> bool:
+    """Whether resident reports are taken in as receipts (a ``state`` on Report, the order made by a
+    worker) — the change landing in tongxin/residents — or, as before, make the order in the request."""
+    from tongxin.residents.models import Report
+
+    return any(f.name == "state" for f in Report._meta.get_fields())
+
+
+def _report_order(ack: dict[str, Any], *, receipts: bool, reports_by_id: dict[int, dict[str, Any]],
+                  orders_by_tag: dict[str, list[int]]) -> tuple[int | None, str]:
+    """The work order a 201-answered report ended as, or None and why not."""
+    tag = ack.get("tag")
+    if tag:
+        ids = orders_by_tag.get(tag, [])
+        if len(ids) == 1:
+            if receipts and ack.get("id") is not None:  # the receipt answered must be the one that made it
+                row = reports_by_id.get(int(ack["id"]))
+                if row is None or row["order_id"] != ids[0]:
+                    return None, f"receipt {ack['id']} is not the report of order {ids[0]}"
+            return ids[0], ""
+        if ids:
+            return None, f"{len(ids)} orders"
+        if receipts and ack.get("id") is not None:
+            row = reports_by_id.get(int(ack["id"]))
+            return None, f"receipt {ack['id']} {'not found' if row is None else 'still ' + str(row['state'])}"
+        return None, "no order"
+    if receipts:  # an untagged acknowledgement: the id is the receipt's
+        row = reports_by_id.get(int(ack["id"]))
+        if row is None or row["order_id"] is None:
+            return None, "no order" if row else "receipt not found"
+        return int(row["order_id"]), ""
+    return int(ack["id"]), ""
+
+
+def outbox_backlog() -> dict[str, int]:
+    """What the workers still have to do after the load: notifications whose SMS is due and not sent
+    (``claimed``: a sender holds it, or held it when it was killed: the sweep takes it again when the
+    lease ends) and report receipts not yet made into an order."""
+    from tongxin.accounts.models import Notification
+
+    due = Notification.objects.filter(sms_due=True, sms_sent_at__isnull=True)
+    out = {"sms_due": due.count(), "sms_claimed": due.filter(sms_claimed_at__isnull=False).count(), "receipts": 0}
+    if report_receipts_enabled():
+        from tongxin.residents.models import Report
+
+        out["receipts"] = Report.objects.filter(order__isnull=True).exclude(state="failed").count()
+    return out
+
+
+def _sms_counts(sms_file: Path, *, sms_pending: int) -> tuple[dict[str, int], dict[str, int]]:
+    """SMS of the notifications of SMS kinds to users with a phone, counted twice: in the SMS file (what
+    the backend sent: the phone's view) and in the outbox columns (what the database believes).
+
+    A message matches its notification by phone and text; several notifications with the same text to
+    the same phone (two reminders of one order) share their lines. ``sent``: notifications sent at least
+    once; ``duplicated``: lines beyond one per notification; ``pending``: not sent and still due in the
+    outbox (the sweep will send them) — or, for rows written without the outbox, up to ``sms_pending``
+    tasks still queued; ``lost``: the rest, plus rows the outbox marks sent that never reached the file.
+    """
+    from tongxin.accounts.models import Notification
+    from tongxin.accounts.services import sms_notify_kinds
+
+    rows = list(Notification.objects.filter(kind__in=sms_notify_kinds(), recipient__phone__gt="")
+                .values("pk", "title", "sms_due", "sms_claimed_at", "sms_sent_at", "recipient__phone"))
+    by_text: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_text[(row["recipient__phone"], " ".join(f"【同心】{row['title']}"[:140].split()))].append(row)
+    lines: Counter[tuple[str, str]] = Counter()
+    if sms_file.exists():
+        for line in sms_file.read_text().splitlines():
+            phone, _, text = line.partition("\t")
+            if (phone, text) in by_text:
+                lines[(phone, text)] += 1
+    sent_pks: set[int] = set()
+    duplicated = 0
+    for key, group in by_text.items():
+        m = lines[key]
+        # Lines go first to the rows the outbox marks sent, then to the oldest.
+        group.sort(key=lambda r: (r["sms_sent_at"] is None, r["pk"]))
+        sent_pks.update(r["pk"] for r in group[:m])
+        duplicated += max(0, m - len(group))
+    unsent = [r for r in rows if r["pk"] not in sent_pks]
+    marked_unsent = sum(1 for r in unsent if r["sms_sent_at"] is not None)
+    due_unsent = sum(1 for r in unsent if r["sms_due"] and r["sms_sent_at"] is None)
+    legacy_unsent = sum(1 for r in unsent if not r["sms_due"])
+    legacy_pending = min(legacy_unsent, sms_pending)
+    sms = {"expected": len(rows), "sent": len(sent_pks), "pending": due_unsent + legacy_pending,
+           "lost": marked_unsent + legacy_unsent - legacy_pending, "duplicated": duplicated}
+    due = [r for r in rows if r["sms_due"]]
+    outbox = {"due": len(due), "sent": sum(1 for r in due if r["sms_sent_at"] is not None),
+              "unsent": sum(1 for r in due if r["sms_sent_at"] is None),
+              "claimed": sum(1 for r in due if r["sms_sent_at"] is None and r["sms_claimed_at"] is not None),
+              "marked_unsent": marked_unsent,
+              "sent_unmarked": sum(1 for r in due if r["pk"] in sent_pks and r["sms_sent_at"] is None)}
+    return sms, outbox

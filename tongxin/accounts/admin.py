@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy
 
 from .models import ApiToken, Department, Notification, RoleAssignment, User
 
@@ -15,7 +16,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [RoleAssignmentInline]
     list_display = ["username", "display_name", "is_active", "is_staff", "last_login"]
     search_fields = ["username", "display_name"]
-    fieldsets = (*BaseUserAdmin.fieldsets, ("同心", {"fields": ("display_name", "phone")}))
+    fieldsets = (*BaseUserAdmin.fieldsets, (gettext_lazy("同心"), {"fields": ("display_name", "phone")}))
 
 
 @admin.register(Department)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from tongxin.core.errors import ValidationFailed
@@ -72,7 +73,7 @@ def departments(
     if area_code:
         area = area_get_by_code(area_code)
         if area is None:
-            raise ValidationFailed(fields={"area_code": f"区域代码 {area_code} 不存在"})
+            raise ValidationFailed(fields={"area_code": _("区域代码 %(area_code)s 不存在") % {"area_code": area_code}})
         qs = qs.filter(Q(area_id__in=area_ancestor_ids(area)) | Q(area__path__startswith=area.path))
     if q and q.strip():
         qs = qs.filter(Q(name__contains=q.strip()) | Q(code__icontains=q.strip()))

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.core import totp
 from tongxin.core.audit import audit_record
@@ -130,7 +131,7 @@ def totp_enrol_begin(*, user: Any) -> TotpDevice:
     move the factor to another phone."""
     device = TotpDevice.objects.select_for_update().filter(user_id=user.pk).first()
     if device is not None and device.confirmed_at is not None:
-        raise Conflict("已启用双重验证；如需更换手机，请先由管理员重置", code="totp_already_enabled")
+        raise Conflict(_("已启用双重验证；如需更换手机，请先由管理员重置"), code="totp_already_enabled")
     if device is None:
         device = TotpDevice.objects.create(user_id=user.pk, secret=totp.new_secret())
     return device
@@ -146,16 +147,16 @@ def totp_enrol_confirm(*, user: Any, code: str) -> list[str]:
     """Confirm the device with one code from the app; return the recovery codes (shown once)."""
     device = TotpDevice.objects.select_for_update().filter(user_id=user.pk).first()
     if device is None or device.confirmed_at is not None:
-        raise Conflict("没有待启用的双重验证设备，请重新开始", code="totp_not_pending")
+        raise Conflict(_("没有待启用的双重验证设备，请重新开始"), code="totp_not_pending")
     step = totp.verify(device.secret, code)
     if step is None:
-        raise ValidationFailed(fields={"code": "验证码不正确或已过期，请输入应用中当前显示的 6 位数字"})
+        raise ValidationFailed(fields={"code": _("验证码不正确或已过期，请输入应用中当前显示的 6 位数字")})
     device.confirmed_at = timezone.now()
     device.last_step = step
     device.save(update_fields=["confirmed_at", "last_step"])
     RecoveryCode.objects.filter(user_id=user.pk).delete()
     codes = []
-    for _ in range(RECOVERY_CODES):
+    for _i in range(RECOVERY_CODES):
         raw = secrets.token_hex(5).upper()
         codes.append(f"{raw[:5]}-{raw[5:]}")
     RecoveryCode.objects.bulk_create([RecoveryCode(user_id=user.pk, digest=_recovery_digest(c)) for c in codes])
@@ -196,7 +197,7 @@ def totp_disable(*, user: Any, actor: Any) -> None:
                                     or RoleAssignment.objects.filter(user_id=actor.pk, role="admin").exists()):
         from tongxin.core.errors import PermissionDenied
 
-        raise PermissionDenied("只有管理员可以重置他人的双重验证")
+        raise PermissionDenied(_("只有管理员可以重置他人的双重验证"))
     TotpDevice.objects.filter(user_id=user.pk).delete()
     RecoveryCode.objects.filter(user_id=user.pk).delete()
     audit_record(actor=actor, event_type=SecurityEvent.TOTP_DISABLED, object_type="user", object_id=user.pk)

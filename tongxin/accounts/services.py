@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
@@ -104,12 +105,12 @@ def api_token_authenticate(plain: str) -> User | None:
 @transaction.atomic
 def role_grant(*, user: User, role: str, area: Any = None, department: Department | None = None, actor: Any = None) -> RoleAssignment:
     if role not in Role.values:
-        raise ValidationFailed(fields={"role": f"未知角色 {role}"})
+        raise ValidationFailed(fields={"role": _("未知角色 %(role)s") % {"role": role}})
     if role == Role.HANDLER:
         if department is None or area is not None:
-            raise ValidationFailed(fields={"department": "承办人必须指定所属单位"})
+            raise ValidationFailed(fields={"department": _("承办人必须指定所属单位")})
     elif area is None or department is not None:
-        raise ValidationFailed(fields={"area": "该角色必须指定区域范围"})
+        raise ValidationFailed(fields={"area": _("该角色必须指定区域范围")})
     # Exactly one of area/department is NULL, and NULLs are distinct in a unique constraint, so
     # role_assignment_unique never fires: look for the grant first (the except below stays for races).
     existing = RoleAssignment.objects.filter(user=user, role=role, area=area, department=department).first()

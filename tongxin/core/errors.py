@@ -1,4 +1,5 @@
-"""Domain errors: one stable machine code, one Chinese message for people, and the fields at fault.
+"""Domain errors: one stable machine code, one message for people (Chinese source, translated to the
+request's language by gettext: docs/i18n.md), and the fields at fault.
 
 Services raise these; the API layer turns every one of them into the single error shape
 ``{"code": ..., "message": ..., "fields": {...}}`` with the class's HTTP status.
@@ -8,16 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 
 class ApplicationError(Exception):
     """Base class of every error a user can cause. ``code`` is stable: programs branch on it."""
 
     status = 400
     code = "invalid"
-    default_message = "请求无效"
+    default_message: str | Promise = gettext_lazy("请求无效")
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, fields: dict[str, Any] | None = None):
-        self.message = message or self.default_message
+    def __init__(self, message: str | Promise | None = None, *, code: str | None = None, fields: dict[str, Any] | None = None):
+        # str(): the message is fixed in the language active where the error is raised (the request's).
+        self.message = str(message or self.default_message)
         if code:
             self.code = code
         self.fields = fields or {}
@@ -32,7 +38,7 @@ class ValidationFailed(ApplicationError):
 
     status = 422
     code = "validation_error"
-    default_message = "提交的内容有误，请检查标出的字段"
+    default_message = gettext_lazy("提交的内容有误，请检查标出的字段")
 
 
 class NotFound(ApplicationError):
@@ -40,7 +46,7 @@ class NotFound(ApplicationError):
 
     status = 404
     code = "not_found"
-    default_message = "未找到该记录"
+    default_message = gettext_lazy("未找到该记录")
 
 
 class PermissionDenied(ApplicationError):
@@ -48,7 +54,7 @@ class PermissionDenied(ApplicationError):
 
     status = 403
     code = "forbidden"
-    default_message = "您无权执行此操作"
+    default_message = gettext_lazy("您无权执行此操作")
 
 
 class Conflict(ApplicationError):
@@ -56,28 +62,29 @@ class Conflict(ApplicationError):
 
     status = 409
     code = "conflict"
-    default_message = "该记录的状态已变化，请刷新后重试"
+    default_message = gettext_lazy("该记录的状态已变化，请刷新后重试")
 
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
-    default_message = "当前状态下不能执行此操作"
+    default_message = gettext_lazy("当前状态下不能执行此操作")
 
 
 class Unauthenticated(ApplicationError):
     status = 401
     code = "unauthenticated"
-    default_message = "请先登录"
+    default_message = gettext_lazy("请先登录")
 
 
 def require_text(value: Any, field: str, *, label: str, max_chars: int, required: bool = True) -> str:
     """The services' check of one text field: stripped; no NUL; present when ``required``; at most
-    ``max_chars`` characters. Every error names the field and says why in Chinese."""
+    ``max_chars`` characters. Every error names the field and says why (``label`` is
+    already translated by the caller)."""
     text = str(value or "").strip()
     if "\x00" in text:
-        raise ValidationFailed(fields={field: f"{label}包含无效的空字符"})
+        raise ValidationFailed(fields={field: _("%(label)s包含无效的空字符") % {"label": label}})
     if required and not text:
-        raise ValidationFailed(fields={field: f"{label}不能为空"})
+        raise ValidationFailed(fields={field: _("%(label)s不能为空") % {"label": label}})
     if len(text) > max_chars:
-        raise ValidationFailed(fields={field: f"{label}不能超过 {max_chars} 个字符（现有 {len(text)} 个）"})
+        raise ValidationFailed(fields={field: _("%(label)s不能超过 %(max)s 个字符（现有 %(count)s 个）") % {"label": label, "max": max_chars, "count": len(text)}})
     return text

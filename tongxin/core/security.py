@@ -3,9 +3,11 @@
 1. rate limits on the public doors (``tongxin.core.ratelimit``), answered before any view runs;
 2. the Django admin's own login form is closed: /admin/login/ sends people to the staff login, which
    counts failures, locks out and asks for the second factor (tongxin/web/auth_views.py);
-3. response headers: a Content-Security-Policy — enforced where every page complies, report-only
-   elsewhere (``TONGXIN_CSP_ENFORCE_PREFIXES``) — a strict policy with ``sandbox`` for uploaded files
-   under /media/ (an uploaded SVG or HTML cannot run a script in our origin), and a Permissions-Policy.
+3. response headers: a Content-Security-Policy without 'unsafe-inline' or 'unsafe-eval', enforced on
+   every path (report-only only where an operator asks: ``TONGXIN_CSP_REPORT_ONLY``,
+   ``TONGXIN_CSP_REPORT_ONLY_PREFIXES``; none under ``TONGXIN_CSP_EXEMPT_PREFIXES``), a stricter policy
+   with ``sandbox`` for uploaded files under /media/ (an uploaded SVG or HTML cannot run a script in our
+   origin), and a Permissions-Policy.
    Django's SecurityMiddleware sets HSTS, nosniff, the referrer policy and COOP; XFrameOptions DENY.
 """
 
@@ -61,6 +63,18 @@ def _too_many(request: HttpRequest, exceeded: ratelimit.Exceeded) -> HttpRespons
     return response
 
 
+def csp_header_name(path: str) -> str | None:
+    """The header that carries the policy on ``path``: enforced by default; report-only where an operator
+    trials a changed policy (the whole site, or some prefixes); none at all under an exempt prefix."""
+    exempt = tuple(getattr(settings, "TONGXIN_CSP_EXEMPT_PREFIXES", ()))
+    if exempt and path.startswith(exempt):
+        return None
+    report_only = tuple(getattr(settings, "TONGXIN_CSP_REPORT_ONLY_PREFIXES", ()))
+    if getattr(settings, "TONGXIN_CSP_REPORT_ONLY", False) or (report_only and path.startswith(report_only)):
+        return "Content-Security-Policy-Report-Only"
+    return "Content-Security-Policy"
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -89,13 +103,10 @@ class SecurityHeadersMiddleware:
             response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         else:
             policy = getattr(settings, "TONGXIN_CSP", DEFAULT_CSP)
-            if policy and "Content-Security-Policy" not in response:
-                enforce = tuple(getattr(settings, "TONGXIN_CSP_ENFORCE_PREFIXES", ()))
-                exempt = tuple(getattr(settings, "TONGXIN_CSP_EXEMPT_PREFIXES", ()))
-                if not (exempt and path.startswith(exempt)):
-                    header = ("Content-Security-Policy" if enforce and path.startswith(enforce)
-                              else "Content-Security-Policy-Report-Only")
-                    response.setdefault(header, policy)
+            header = csp_header_name(path)
+            # A view that sets its own policy keeps it.
+            if policy and header and "Content-Security-Policy" not in response:
+                response.setdefault(header, policy)
         permissions = getattr(settings, "TONGXIN_PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY)
         if permissions:
             response.setdefault("Permissions-Policy", permissions)

@@ -106,9 +106,12 @@ def report_data(*, area: Any, kind: str, day: date, department_id: int | None = 
                 labels = _labels(dim_name, list(rows))
                 data[target] = sorted((_row(labels.get(k, k), v) for k, v in rows.items()),
                                       key=lambda r: -r["counters"]["accepted"])
-    data["title"] = (f"{area.name}{department_name and ' · ' + department_name}"
-                     f" 12345诉求办理{data['kind_label']}（{data['start']:%Y-%m-%d}"
-                     + (f" 至 {data['end']:%Y-%m-%d}" if period.days > 1 else "") + "）")
+    dates = f"{data['start']:%Y-%m-%d}"
+    if period.days > 1:
+        dates = _("%(start)s 至 %(end)s") % {"start": dates, "end": f"{data['end']:%Y-%m-%d}"}
+    data["title"] = _("%(area)s%(department)s 12345诉求办理%(kind)s（%(dates)s）") % {
+        "area": area.name, "department": department_name and " · " + department_name,
+        "kind": data["kind_label"], "dates": dates}
     return data
 
 
@@ -141,22 +144,24 @@ def workbook(data: dict[str, Any]) -> Any:
         sheet.freeze_panes = sheet.cell(row=start_row + 1, column=2)
 
     summary = book.active
-    summary.title = "概要"
+    summary.title = _("概要")
     summary.append([data["title"]])
     summary["A1"].font = Font(bold=True, size=14)
-    summary.append([f"本期：{data['start']:%Y-%m-%d} 至 {data['end']:%Y-%m-%d}；"
-                    f"上期：{data['prev_start']:%Y-%m-%d} 至 {data['prev_end']:%Y-%m-%d}；"
-                    f"生成时间：{data['generated_at']:%Y-%m-%d %H:%M}；指标口径见「指标定义」"])
+    summary.append([_("本期：%(start)s 至 %(end)s；上期：%(prev_start)s 至 %(prev_end)s；生成时间：%(generated_at)s；"
+                      "指标口径见「指标定义」") % {
+        "start": f"{data['start']:%Y-%m-%d}", "end": f"{data['end']:%Y-%m-%d}",
+        "prev_start": f"{data['prev_start']:%Y-%m-%d}", "prev_end": f"{data['prev_end']:%Y-%m-%d}",
+        "generated_at": f"{data['generated_at']:%Y-%m-%d %H:%M}"}])
     summary.append([])
     table(summary, "", data["summary"], start_row=4)
-    for title, key, first in (("每日", "by_day", "日期"), ("分区域", "by_area", "区域"),
-                              ("分承办单位", "by_department", "承办单位"), ("分类别", "by_category", "一级分类"),
-                              ("分渠道", "by_channel", "渠道")):
+    for title, key, first in ((_("每日"), "by_day", _("日期")), (_("分区域"), "by_area", _("区域")),
+                              (_("分承办单位"), "by_department", _("承办单位")), (_("分类别"), "by_category", _("一级分类")),
+                              (_("分渠道"), "by_channel", _("渠道"))):
         if key != "by_day" and not data[key]:
             continue
         table(book.create_sheet(title), first, data[key])
-    sheet = book.create_sheet("指标定义")
-    sheet.append(["指标", "代码", "定义"])
+    sheet = book.create_sheet(_("指标定义"))
+    sheet.append([_("指标"), _("代码"), _("定义")])
     for cell in sheet[1]:
         cell.font, cell.fill = bold, head_fill
     for d in definitions():

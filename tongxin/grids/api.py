@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Form, Path, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status as HttpStatus
@@ -72,7 +73,7 @@ def _opinion_out(o: Any) -> dict[str, Any]:
 def _patrol(request: HttpRequest, patrol_id: int) -> Any:
     patrol = selectors.patrol_get(actor=actor(request), patrol_id=patrol_id)
     if patrol is None:
-        raise NotFound("未找到该巡查")
+        raise NotFound(_("未找到该巡查"))
     return patrol
 
 
@@ -120,7 +121,7 @@ def report_create(
 def report_get(request: HttpRequest, report_id: Id) -> dict[str, Any]:
     report = selectors.report_get(actor=actor(request), report_id=report_id)
     if report is None:
-        raise NotFound("未找到该事件")
+        raise NotFound(_("未找到该事件"))
     return _report_out(report)
 
 
@@ -150,14 +151,14 @@ def _area_path(actor_: Any, code: str) -> str | None:
         return None
     area = area_get_by_code(code)
     if area is None:
-        raise ValidationFailed(fields={"area_code": f"区域代码 {code} 不存在"})
+        raise ValidationFailed(fields={"area_code": _("区域代码 %(code)s 不存在") % {"code": code}})
     return area.path
 
 
 @router.get("/grids/opinions", response={200: list[OpinionOut], **ERRORS}, summary="Search opinions (社情民意)")
 def opinion_list(request: HttpRequest, query: Query[OpinionQuery]) -> list[Any]:
     if not selectors.can_read(actor(request)):
-        raise PermissionDenied("您没有网格数据的查看权限")
+        raise PermissionDenied(_("您没有网格数据的查看权限"))
     filters = selectors.OpinionFilters(q=query.q.strip(), topic_code=query.topic,
                                        area_path=_area_path(actor(request), query.area_code),
                                        date_from=query.date_from, date_to=query.date_to)
@@ -175,7 +176,7 @@ def numbers(request: HttpRequest, area_code: str, date_from: str = "", date_to: 
     area = area_get_by_code(area_code[:32])
     scope = actor_scope(actor(request))
     if area is None or not (scope.is_admin or scope.area_role_covers(selectors.READER_ROLES, area.path)):
-        raise NotFound("未找到该区域")
+        raise NotFound(_("未找到该区域"))
     from datetime import date as date_cls
 
     try:
@@ -183,9 +184,9 @@ def numbers(request: HttpRequest, area_code: str, date_from: str = "", date_to: 
         start_day = date_cls.fromisoformat(date_from) if date_from else today.replace(day=1)
         end_day = date_cls.fromisoformat(date_to) if date_to else today
     except ValueError:
-        raise ValidationFailed(fields={"date_from": "日期格式应为 YYYY-MM-DD"}) from None
+        raise ValidationFailed(fields={"date_from": _("日期格式应为 YYYY-MM-DD")}) from None
     if end_day < start_day:
-        raise ValidationFailed(fields={"date_to": "截止日期不能早于起始日期"})
+        raise ValidationFailed(fields={"date_to": _("截止日期不能早于起始日期")})
     start = timezone.make_aware(datetime.combine(start_day, time.min))
     end = timezone.make_aware(datetime.combine(end_day, time.min)) + timedelta(days=1)
     areas = [area, *Area.objects.filter(parent=area).defer("boundary").order_by("code")]

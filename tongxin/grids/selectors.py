@@ -32,6 +32,7 @@ from tongxin.accounts.choices import Role
 from tongxin.accounts.selectors import actor_scope
 from tongxin.regions.choices import AreaLevel
 from tongxin.regions.models import Area
+from tongxin.workorders.selectors import work_order_counts_by_area
 
 from .choices import ReportStatus
 from .models import FieldReport, Opinion, OpinionTopic, Patrol
@@ -71,10 +72,8 @@ def _roll_up(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
     return totals
 
 
-def _common_prefix_q(paths: Sequence[str], field_name: str) -> Q:
-    """One prefix match on the deepest common ancestor of ``paths`` (no filter at the root): a single
-    LIKE that an index can use, whatever the number of areas; rows outside the asked areas are grouped
-    too and simply not picked."""
+def _common_prefix(paths: Sequence[str]) -> str | None:
+    """The path of the deepest common ancestor of ``paths``; None at the root (the city, or several roots)."""
     parts = [p.strip("/").split("/") for p in paths]
     common: list[str] = []
     for level in zip(*parts, strict=False):
@@ -82,8 +81,16 @@ def _common_prefix_q(paths: Sequence[str], field_name: str) -> Q:
             break
         common.append(level[0])
     if len(common) <= 1:
-        return Q()  # the city (or several roots): everything
-    return Q(**{f"{field_name}__startswith": "/" + "/".join(common) + "/"})
+        return None
+    return "/" + "/".join(common) + "/"
+
+
+def _common_prefix_q(paths: Sequence[str], field_name: str) -> Q:
+    """One prefix match on the deepest common ancestor of ``paths`` (no filter at the root): a single
+    LIKE that an index can use, whatever the number of areas; rows outside the asked areas are grouped
+    too and simply not picked."""
+    prefix = _common_prefix(paths)
+    return Q(**{f"{field_name}__startswith": prefix}) if prefix else Q()
 
 
 def _paths_q(paths: Iterable[str], field_name: str) -> Q:
@@ -94,24 +101,6 @@ def _paths_q(paths: Iterable[str], field_name: str) -> Q:
     for path in outer:
         q |= Q(**{f"{field_name}__startswith": path})
     return q
-
-
-def _work_order_counts_by_area(*, paths: Sequence[str], start: datetime, end: datetime) -> list[tuple[int, int]]:
-    """Counted work orders accepted in [start, end) grouped by their area id (an integer groups faster
-    than the path string): one query.
-
-    The engine exposes no unscoped count by area, so this one grouped read of its table lives here,
-    on the engine's own definition of a counted order (``NOT_COUNTED``). It belongs in
-    ``workorders.selectors``; move it there when that module offers it."""
-    from tongxin.workorders.choices import NOT_COUNTED
-    from tongxin.workorders.models import WorkOrder
-
-    rows = (
-        WorkOrder.objects.filter(_common_prefix_q(paths, "area_path"), accepted_at__gte=start, accepted_at__lt=end)
-        .exclude(status__in=NOT_COUNTED)
-        .values_list("area_id").annotate(n=Count("id")).order_by()
-    )
-    return list(rows)
 
 
 def grid_numbers(*, areas: Sequence[Area], start: datetime, end: datetime) -> dict[int, GridNumbers]:
@@ -126,7 +115,8 @@ def grid_numbers(*, areas: Sequence[Area], start: datetime, end: datetime) -> di
     # Every area under the common ancestor, once: the paths of the work orders' areas and the grids.
     tree = list(Area.objects.filter(_common_prefix_q(paths, "path")).values_list("pk", "path", "level"))
     path_of = {pk: path for pk, path, _level in tree}
-    orders = _roll_up((path_of.get(pk, ""), n) for pk, n in _work_order_counts_by_area(paths=paths, start=start, end=end))
+    order_rows = work_order_counts_by_area(area_path=_common_prefix(paths), start=start, end=end)
+    orders = _roll_up((path_of.get(pk, ""), n) for pk, n in order_rows)
     settled_rows = (
         FieldReport.objects.filter(_common_prefix_q(paths, "grid_path"), status=ReportStatus.SETTLED,
                                    settled_at__gte=start, settled_at__lt=end)

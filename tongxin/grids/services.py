@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from shapely.geometry import Point, shape
 
 from tongxin.core.datums import Datum, haversine_m, in_china_box, to_wgs84
@@ -41,22 +42,22 @@ def _point(lat: Any, lng: Any, datum: Any, *, required: bool) -> tuple[float, fl
     not required. Errors name the field (``lat``, ``lng`` or ``datum``)."""
     if lat in (None, "") and lng in (None, ""):
         if required:
-            raise ValidationFailed(fields={"lat": "缺少位置：请允许浏览器获取定位后重试"})
+            raise ValidationFailed(fields={"lat": _("缺少位置：请允许浏览器获取定位后重试")})
         return None
     if lat in (None, "") or lng in (None, ""):
-        raise ValidationFailed(fields={"lng" if lng in (None, "") else "lat": "经度和纬度必须同时提供"})
+        raise ValidationFailed(fields={"lng" if lng in (None, "") else "lat": _("经度和纬度必须同时提供")})
     try:
         flat, flng = float(lat), float(lng)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"lat": "坐标必须是数字"}) from None
+        raise ValidationFailed(fields={"lat": _("坐标必须是数字")}) from None
     if not (math.isfinite(flat) and math.isfinite(flng)):
-        raise ValidationFailed(fields={"lat": "坐标必须是有限数字"})
+        raise ValidationFailed(fields={"lat": _("坐标必须是有限数字")})
     try:
         datum = Datum(str(datum or Datum.WGS84).lower())
     except ValueError:
-        raise ValidationFailed(fields={"datum": "坐标系只能是 wgs84、gcj02 或 bd09"}) from None
+        raise ValidationFailed(fields={"datum": _("坐标系只能是 wgs84、gcj02 或 bd09")}) from None
     if not in_china_box(flng, flat):
-        raise ValidationFailed(fields={"lat": f"坐标 ({flng}, {flat}) 不在中国境内"})
+        raise ValidationFailed(fields={"lat": _("坐标 (%(flng)s, %(flat)s) 不在中国境内") % {"flng": flng, "flat": flat}})
     wlng, wlat = to_wgs84(flng, flat, datum)
     return round(wlng, 7), round(wlat, 7)
 
@@ -72,33 +73,33 @@ def _inside(grid: Area, point: tuple[float, float]) -> bool:
 
 def _worker_grid(actor: Any, grid_id: Any) -> Area:
     if grid_id in (None, ""):
-        raise ValidationFailed(fields={"grid_id": "请选择网格"})
+        raise ValidationFailed(fields={"grid_id": _("请选择网格")})
     try:
         pk = int(grid_id)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"grid_id": "网格编号无效"}) from None
+        raise ValidationFailed(fields={"grid_id": _("网格编号无效")}) from None
     grid = selectors.worker_grids(actor).filter(pk=pk).first()
     if grid is None:
-        raise ValidationFailed(fields={"grid_id": "该网格不是您负责的网格"})
+        raise ValidationFailed(fields={"grid_id": _("该网格不是您负责的网格")})
     # The boundary was deferred in the list; read it for the inside-the-grid test.
     return Area.objects.get(pk=grid.pk)
 
 
 def _require_worker(actor: Any) -> None:
     if not selectors.is_grid_worker(actor):
-        raise PermissionDenied("只有网格员可以执行此操作")
+        raise PermissionDenied(_("只有网格员可以执行此操作"))
 
 
 def _own_patrol(actor: Any, patrol_id: Any, *, lock: bool = True) -> Patrol:
     patrol = selectors.patrol_get(actor=actor, patrol_id=patrol_id)
     if patrol is None:
-        raise NotFound("未找到该巡查")
+        raise NotFound(_("未找到该巡查"))
     if patrol.worker_id != actor.pk:
-        raise PermissionDenied("只能操作自己的巡查")
+        raise PermissionDenied(_("只能操作自己的巡查"))
     if lock:
         patrol = Patrol.objects.select_for_update().select_related("grid").get(pk=patrol.pk)
     if patrol.ended_at is not None:
-        raise Conflict("该巡查已结束")
+        raise Conflict(_("该巡查已结束"))
     return patrol
 
 
@@ -108,11 +109,11 @@ def _accuracy(value: Any) -> float | None:
     try:
         accuracy = float(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"accuracy": "定位精度必须是数字"}) from None
+        raise ValidationFailed(fields={"accuracy": _("定位精度必须是数字")}) from None
     if not math.isfinite(accuracy) or accuracy < 0:
-        raise ValidationFailed(fields={"accuracy": "定位精度无效"})
+        raise ValidationFailed(fields={"accuracy": _("定位精度无效")})
     if accuracy > MAX_ACCURACY_M:
-        raise ValidationFailed(fields={"accuracy": f"定位精度太差（{accuracy:.0f} 米），请到开阔处重新定位"})
+        raise ValidationFailed(fields={"accuracy": _("定位精度太差（%(accuracy)s 米），请到开阔处重新定位") % {"accuracy": format(accuracy, ".0f")}})
     return round(accuracy, 1)
 
 
@@ -128,12 +129,12 @@ def patrol_start(*, actor: Any, grid_id: Any, lat: Any = None, lng: Any = None, 
     point = _point(lat, lng, datum, required=False)
     acc = _accuracy(accuracy)
     if Patrol.objects.filter(worker=actor, ended_at__isnull=True).exists():
-        raise Conflict("您有一次巡查尚未结束，请先结束它")
+        raise Conflict(_("您有一次巡查尚未结束，请先结束它"))
     try:
         with transaction.atomic():
             patrol = Patrol.objects.create(worker=actor, grid=grid, grid_path=grid.path, started_at=timezone.now())
     except IntegrityError:  # a second tab started one at the same moment (the partial unique constraint)
-        raise Conflict("您有一次巡查尚未结束，请先结束它") from None
+        raise Conflict(_("您有一次巡查尚未结束，请先结束它")) from None
     if point is not None:
         PatrolCheckin.objects.create(patrol=patrol, at=patrol.started_at, lat=point[1], lng=point[0], accuracy_m=acc,
                                      datum=str(Datum(str(datum or "wgs84").lower())), inside_grid=_inside(grid, point))
@@ -148,7 +149,7 @@ def patrol_checkin(*, actor: Any, patrol_id: Any, lat: Any, lng: Any, datum: Any
     point = _point(lat, lng, datum, required=True)
     assert point is not None
     acc = _accuracy(accuracy)
-    note = require_text(note, "note", label="备注", max_chars=200, required=False)
+    note = require_text(note, "note", label=_("备注"), max_chars=200, required=False)
     return PatrolCheckin.objects.create(
         patrol=patrol, at=timezone.now(), lat=point[1], lng=point[0], accuracy_m=acc, datum=str(Datum(str(datum or "wgs84").lower())),
         inside_grid=_inside(patrol.grid, point), note=note,
@@ -164,7 +165,7 @@ def route_length_m(points: list[tuple[float, float]]) -> float:
 def patrol_end(*, actor: Any, patrol_id: Any, note: str = "") -> Patrol:
     """结束巡查: stamps the end and stores the route length through the check-ins."""
     patrol = _own_patrol(actor, patrol_id)
-    patrol.note = require_text(note, "note", label="巡查记录", max_chars=500, required=False)
+    patrol.note = require_text(note, "note", label=_("巡查记录"), max_chars=500, required=False)
     points = list(patrol.checkins.order_by("at", "id").values_list("lat", "lng"))
     patrol.distance_m = round(route_length_m(points), 1)
     patrol.ended_at = timezone.now()
@@ -174,10 +175,23 @@ def patrol_end(*, actor: Any, patrol_id: Any, note: str = "") -> Patrol:
 
 # --- field reports ---------------------------------------------------------------------------------
 
+def _required_photo(upload: Any, errors: dict[str, str], *, field: str, label: str, missing: str) -> Any:
+    """The re-encoded photo, or None with the reason added to ``errors`` (none given, or not a usable
+    image): a report's form shows every error at once."""
+    if upload is None:
+        errors[field] = missing
+        return None
+    try:
+        return photo_prepare(upload, field=field, label=label)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        return None
+
+
 def _category_code(code: Any, field: str = "category_code") -> str:
     code = str(code or "").strip()
     if code and intake_category(code, cached=False) is None:
-        raise ValidationFailed(fields={field: f"分类 {code} 不存在或已停用"})
+        raise ValidationFailed(fields={field: _("分类 %(code)s 不存在或已停用") % {"code": code}})
     return code
 
 
@@ -200,7 +214,7 @@ def field_report_create(
     except ValidationFailed as exc:
         errors.update(exc.fields)
     try:
-        text = require_text(text, "text", label="事件描述", max_chars=MAX_REPORT_CHARS)
+        text = require_text(text, "text", label=_("事件描述"), max_chars=MAX_REPORT_CHARS)
     except ValidationFailed as exc:
         errors.update(exc.fields)
     try:
@@ -212,14 +226,7 @@ def field_report_create(
         category_code = _category_code(category_code)
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    stored = None
-    if photo is None:
-        errors["photo"] = "请拍摄或选择一张现场照片"
-    else:
-        try:
-            stored = photo_prepare(photo, field="photo", label="现场照片")
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    stored = _required_photo(photo, errors, field="photo", label=_("现场照片"), missing=_("请拍摄或选择一张现场照片"))
     if errors:
         raise ValidationFailed(fields=errors)
     assert grid is not None and stored is not None
@@ -237,12 +244,12 @@ def field_report_create(
 def _open_report(actor: Any, report_id: Any) -> FieldReport:
     report = selectors.report_get(actor=actor, report_id=report_id)
     if report is None:
-        raise NotFound("未找到该事件")
+        raise NotFound(_("未找到该事件"))
     if not selectors.is_grid_worker(actor) or selectors.worker_grids(actor).filter(pk=report.grid_id).first() is None:
-        raise PermissionDenied("只有该网格的网格员可以处置此事件")
+        raise PermissionDenied(_("只有该网格的网格员可以处置此事件"))
     report = FieldReport.objects.select_for_update().select_related("grid").get(pk=report.pk)
     if report.status != ReportStatus.OPEN:
-        raise Conflict("该事件已处置")
+        raise Conflict(_("该事件已处置"))
     return report
 
 
@@ -253,17 +260,11 @@ def field_report_settle(*, actor: Any, report_id: Any, result_text: str, result_
     report = _open_report(actor, report_id)
     errors: dict[str, str] = {}
     try:
-        result_text = require_text(result_text, "result_text", label="处置结果", max_chars=MAX_REPORT_CHARS)
+        result_text = require_text(result_text, "result_text", label=_("处置结果"), max_chars=MAX_REPORT_CHARS)
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    stored = None
-    if result_photo is None:
-        errors["result_photo"] = "请拍摄处置后的照片"
-    else:
-        try:
-            stored = photo_prepare(result_photo, field="result_photo", label="处置后照片")
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    stored = _required_photo(result_photo, errors, field="result_photo", label=_("处置后照片"),
+                             missing=_("请拍摄处置后的照片"))
     if errors:
         raise ValidationFailed(fields=errors)
     assert stored is not None
@@ -282,7 +283,7 @@ def field_report_raise(*, actor: Any, report_id: Any, kind: str = Kind.HELP, cat
     report's grid (its point kept), with the photo attached; the engine routes it like any other."""
     report = _open_report(actor, report_id)
     if kind not in GRID_KINDS:
-        raise ValidationFailed(fields={"kind": "诉求类型无效"})
+        raise ValidationFailed(fields={"kind": _("诉求类型无效")})
     category_code = _category_code(category_code or report.category_code)
     order = workorder_services.work_order_create(
         actor=actor, channel=Channel.GRID, kind=kind, urgency=urgency, content=report.text,
@@ -319,8 +320,8 @@ def opinion_create(*, actor: Any, grid_id: Any, topic_code: str, text: str, addr
         errors.update(exc.fields)
     topic = OpinionTopic.objects.filter(code=str(topic_code or ""), active=True).first()
     if topic is None:
-        errors["topic_code"] = "请选择主题" if not topic_code else "主题不存在或已停用"
-    for name, label, limit, required in (("text", "内容", MAX_OPINION_CHARS, True), ("address", "住户地址", 200, False)):
+        errors["topic_code"] = _("请选择主题") if not topic_code else _("主题不存在或已停用")
+    for name, label, limit, required in (("text", _("内容"), MAX_OPINION_CHARS, True), ("address", _("住户地址"), 200, False)):
         try:
             value = require_text(text if name == "text" else address, name, label=label, max_chars=limit,
                                  required=required)

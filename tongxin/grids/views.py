@@ -4,7 +4,6 @@ Anything outside the actor's grids or subtree answers 404."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
@@ -19,14 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongxin.core.forms import run_service
-from tongxin.insight.selectors import ClassifierUnavailable, classify
+from tongxin.web.chips import category_chips
 from tongxin.workorders.selectors import intake_category
 
 from . import forms as f
 from . import selectors, services
 from .choices import ReportStatus
-
-logger = logging.getLogger(__name__)
 
 
 def _require_worker(request: HttpRequest) -> None:
@@ -214,18 +211,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
 def report_suggest(request: HttpRequest) -> HttpResponse:
     """The category suggestion beside the text (htmx): nothing at all when the classifier is away."""
     _require_worker(request)
-    text = (request.GET.get("text") or "").strip()[:2000]
-    result = None
-    if len(text) >= 6:
-        try:
-            result = classify(text=text)
-        except ClassifierUnavailable:
-            result = None
-        except Exception:  # a broken model must not break the worker's form: no suggestion then
-            logger.exception("category suggestion failed")
-            result = None
-    chips = [t for t in (result or {}).get("top", []) if t.get("category")] if result else []
-    return render(request, "grids/_suggest.html", {"chips": chips[:3]})
+    return render(request, "grids/_suggest.html", {"chips": category_chips(request.GET.get("text"))})
 
 
 @login_required

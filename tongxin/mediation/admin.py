@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from tongxin.accounts.choices import Role
 from tongxin.accounts.services import role_grant
 
-from .models import CaseEvent, DisputeCase, MediationOrg, Mediator
+from .models import CaseEvent, DisputeCase, MediationOrg, Mediator, Party
 from .services import AREA_TO_LEVEL
 
 
@@ -66,6 +66,23 @@ class MediatorAdmin(admin.ModelAdmin):
         _grant_mediator_role(obj, request.user)
 
 
+class PartyInline(admin.TabularInline):
+    """The parties, masked: the admin never shows a sealed value nor a clear one (the audited reveal on
+    the case page is the only way to the full number)."""
+
+    model = Party
+    extra = 0
+    fields = ("name", "side", "kind", "phone_masked", "id_masked")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DisputeCase)
 class DisputeCaseAdmin(admin.ModelAdmin):
     """Read-only: cases change through the services (the workflow and its timeline) only."""
@@ -73,6 +90,7 @@ class DisputeCaseAdmin(admin.ModelAdmin):
     list_display = ("number", "title", "status", "received_level", "owner_org", "received_at")
     list_filter = ("status", "received_level", "dispute_type", "source")
     search_fields = ("number", "title")
+    inlines = [PartyInline]
 
     def has_add_permission(self, request):
         return False

@@ -12,7 +12,6 @@ from ninja import Path, Query, Router
 from ninja.responses import Status as HttpStatus
 
 from tongxin.core.errors import NotFound, ValidationFailed
-from tongxin.core.masking import mask_id_number, mask_phone
 from tongxin.regions.selectors import area_get_by_code
 
 from . import selectors, services
@@ -95,8 +94,8 @@ def _detail(case: DisputeCase, user: Any) -> dict[str, Any]:
     return {
         **_item(case), "description": case.description, "amount": case.amount, "people_count": case.people_count,
         "received_org": _org(case.received_org), "case_leader": str(case.case_leader) if case.case_leader else None,
-        "parties": [{"id": p.pk, "kind": p.kind, "side": p.side, "name": p.name, "phone": mask_phone(p.phone),
-                     "id_number": mask_id_number(p.id_number)} for p in case.parties.all()],
+        "parties": [{"id": p.pk, "kind": p.kind, "side": p.side, "name": p.name, "phone": p.phone_masked,
+                     "id_number": p.id_masked} for p in case.parties.all()],
         "agreement_text": case.agreement_text, "agreed_at": case.agreed_at,
         "judicial_confirmed_at": case.judicial_confirmed_at, "judicial_court": case.judicial_court,
         "judicial_number": case.judicial_number, "failure_guidance": case.failure_guidance,
@@ -164,7 +163,9 @@ def case_list(request: HttpRequest, status: Status | None = None, level: Level |
               follow_up_overdue: bool = False, q: str = "",
               limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """With ``target`` the list is that target's denominator (concluded cases, dated by conclusion);
-    ``met=true`` narrows it to the numerator, ``met=false`` to the cases that miss it."""
+    ``met=true`` narrows it to the numerator, ``met=false`` to the cases that miss it. ``q`` matches the
+    number or the title, and an 18-character ID number the cases with a party of that number (compared
+    by its keyed digest)."""
     filters = selectors.CaseFilters(status=status, level=level, area_path=_area_path(area_code),
                                     dispute_type=dispute_type, date_from=date_from, date_to=date_to, target=target,
                                     met=met, follow_up_overdue=follow_up_overdue, q=q[:50])

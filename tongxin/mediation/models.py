@@ -159,15 +159,21 @@ class DisputeCase(models.Model):
 
 
 class Party(models.Model):
-    """A party to a dispute: a person or an organisation. ``phone`` and ``id_number`` are personal data:
-    masked everywhere, shown only through the audited reveal."""
+    """A party to a dispute: a person or an organisation. The phone and the ID number are personal data
+    and are never stored in clear: ``*_enc`` holds the value sealed with a key outside the database
+    (tongxin.core.fieldcrypt, bound to its column), ``*_masked`` what lists and pages show, ``id_digest``
+    a keyed digest for finding earlier cases of the same person. Only ``personal.py`` reads or writes
+    them; the clear values are shown only through the audited reveal."""
 
     case = models.ForeignKey(DisputeCase, on_delete=models.CASCADE, related_name="parties")
     kind = models.CharField(_("类型"), max_length=12, choices=PartyKind.choices, default=PartyKind.PERSON)
     side = models.CharField(_("当事方"), max_length=12, choices=PartySide.choices, default=PartySide.APPLICANT)
     name = models.CharField(_("姓名或名称"), max_length=100)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
-    id_number = models.CharField(_("证件号码"), max_length=30, blank=True)
+    phone_enc = models.TextField(_("联系电话（密文）"), blank=True, editable=False)
+    phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True, editable=False)
+    id_number_enc = models.TextField(_("证件号码（密文）"), blank=True, editable=False)
+    id_digest = models.CharField(_("证件号码摘要"), max_length=64, blank=True, db_index=True, editable=False)
+    id_masked = models.CharField(_("证件号码"), max_length=30, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("当事人")

@@ -1,6 +1,8 @@
 """PIPL retention: the parties' personal data leave a dispute case once it has been closed or withdrawn
 for long enough (``TONGXIN_RETENTION_DAYS``, run by ``tongxin retention``). A person's name becomes its
-masked form (张*), phone and ID number are blanked; organisations keep their names (not personal data).
+masked form (张*); phone and ID number are blanked in every form they are kept in (sealed, masked, and the
+ID number's digest, so the person can no longer be matched either); organisations keep their names (not
+personal data).
 The case, its agreement and its timeline stay.
 
 Finished: status closed or withdrawn and the last case event older than the cutoff. One transaction and
@@ -19,6 +21,7 @@ from tongxin.core.masking import mask_name
 
 from .choices import PartyKind, Status
 from .models import DisputeCase, Party
+from .personal import SEALED_COLUMNS, party_clear
 
 EVENT_TYPE = "retention_anonymised"  # docs/security.md: to join core's AuditEventType
 
@@ -30,17 +33,17 @@ def anonymise_closed_before(cutoff: datetime, *, dry_run: bool = False) -> int:
              .annotate(last_event=Max("events__at"))
              .filter(Q(last_event__lt=cutoff) | Q(last_event__isnull=True, closed_at__lt=cutoff))
              .values_list("pk", flat=True))
-    parties = Party.objects.filter(case_id__in=list(cases)).filter(~Q(phone="") | ~Q(id_number="")
-                                                                   | Q(kind=PartyKind.PERSON, name__regex=r"^.[^*]"))
+    parties = Party.objects.filter(case_id__in=list(cases)).filter(
+        ~Q(phone_enc="") | ~Q(phone_masked="") | ~Q(id_number_enc="") | ~Q(id_digest="") | ~Q(id_masked="")
+        | Q(kind=PartyKind.PERSON, name__regex=r"^.[^*]"))
     rows = list(parties.select_for_update()) if not dry_run else list(parties)
     if dry_run or not rows:
         return len(rows)
     for party in rows:
         if party.kind == PartyKind.PERSON:
             party.name = mask_name(party.name)
-        party.phone = ""
-        party.id_number = ""
-    Party.objects.bulk_update(rows, ["name", "phone", "id_number"])
+        party_clear(party)
+    Party.objects.bulk_update(rows, ["name", *SEALED_COLUMNS])
     audit_record(actor=None, event_type=EVENT_TYPE, object_type="dispute_case", object_id="",
                  data={"count": len(rows), "cutoff": cutoff.isoformat(), "fields": ["name", "phone", "id_number"],
                        "cases": sorted({party.case_id for party in rows})})

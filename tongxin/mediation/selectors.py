@@ -25,7 +25,8 @@ from .choices import (
     Status,
     Target,
 )
-from .models import CaseEvent, CaseWorkOrderLink, DisputeCase, MediationOrg, Mediator
+from .models import CaseEvent, CaseWorkOrderLink, DisputeCase, MediationOrg, Mediator, Party
+from .personal import id_number_digests, looks_like_resident_id
 
 READER_ROLES = frozenset({Role.MEDIATOR, Role.LEADER, Role.SUPERVISOR})
 COMMUNITY_DEPTH = LEVEL_DEPTH[Level.COMMUNITY]
@@ -195,7 +196,13 @@ def case_list(*, actor: Any, filters: CaseFilters) -> QuerySet[DisputeCase]:
     if f.follow_up_overdue:
         qs = qs.filter(status=Status.AGREED, next_follow_up_at__lt=timezone.now())
     if f.q:
-        qs = qs.filter(Q(number__icontains=f.q) | Q(title__icontains=f.q))
+        match = Q(number__icontains=f.q) | Q(title__icontains=f.q)
+        if looks_like_resident_id(f.q):
+            # Earlier cases of the same person: the ID number is compared by its keyed digest (the table
+            # holds no clear number), within the cases the actor may see anyway.
+            digests = id_number_digests(f.q)
+            match |= Q(pk__in=Party.objects.filter(id_digest__in=digests).values("case_id"))
+        qs = qs.filter(match)
     return qs.order_by("-received_at", "-id")
 
 

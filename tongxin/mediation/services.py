@@ -30,6 +30,7 @@ from tongxin.workorders import services as workorder_services
 from tongxin.workorders.choices import Channel, Kind
 from tongxin.workorders.selectors import work_order_get
 
+from . import personal
 from .choices import (
     LEVEL_DEPTH,
     TRIAGE_KINDS,
@@ -201,7 +202,10 @@ def _parties(parties: list[Any]) -> list[Party]:
         id_number = (p.id_number or "").strip().upper()
         if id_number and (len(id_number) > 30 or not id_number.replace("X", "").isalnum()):
             raise ValidationFailed(fields={f"parties[{i}].id_number": "证件号码格式不正确"})
-        result.append(Party(kind=kind, side=side, name=name, phone=phone, id_number=id_number))
+        party = Party(kind=kind, side=side, name=name)
+        personal.party_set_phone(party, phone)
+        personal.party_set_id_number(party, id_number)
+        result.append(party)
     return result
 
 
@@ -295,8 +299,9 @@ def case_from_work_order(*, actor: Any, order_id: Any, org_id: Any, dispute_type
     org = _org(org_id, "org_id")
     if not order.area_path.startswith(org.area_path):
         raise ValidationFailed(fields={"org_id": f"工单所在区域不在「{org.name}」的辖区内"})
-    parties = [Party(kind=PartyKind.PERSON, side=PartySide.APPLICANT, name=order.citizen_name or "匿名诉求人",
-                     phone=order.citizen_phone)]
+    applicant = Party(kind=PartyKind.PERSON, side=PartySide.APPLICANT, name=order.citizen_name or "匿名诉求人")
+    personal.party_set_phone(applicant, order.citizen_phone)
+    parties = [applicant]
     case = _new_case(actor=actor, org=org, role="workorder_transfer", title=title or order.title or order.content[:40],
                      description=order.content, dispute_type=dispute_type, source=Source.HOTLINE, area=order.area,
                      address=order.address, amount=None, people_count=2, risk_violence=False, risk_group=False,
@@ -622,7 +627,7 @@ def case_raise_work_order(*, case_id: Any, actor: Any, content: str, kind: str =
     order = workorder_services.work_order_create(
         actor=actor, channel=Channel.WALK_IN, kind=kind, content=content, title=f"矛盾纠纷案件 {case.number} 转办",
         area_code=case.area.code, category_code=category_code, citizen_name=party.name if party else "",
-        citizen_phone=party.phone if party else "", note=f"由矛盾纠纷案件 {case.number}（{case.owner_org.name}）转办",
+        citizen_phone=personal.party_phone(party) if party else "", note=f"由矛盾纠纷案件 {case.number}（{case.owner_org.name}）转办",
     )
     CaseWorkOrderLink.objects.create(case=case, work_order=order, direction=CaseWorkOrderLink.RAISED,
                                      created_at=timezone.now())
@@ -633,10 +638,21 @@ def case_raise_work_order(*, case_id: Any, actor: Any, content: str, kind: str =
 
 # --- personal data ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RevealedParty:
+    """A party's clear values, opened for one audited reveal; never stored."""
+
+    pk: int
+    name: str
+    phone: str
+    id_number: str
+
+
 @transaction.atomic
-def party_reveal(*, actor: Any, case_id: Any, party_id: Any) -> Party:
+def party_reveal(*, actor: Any, case_id: Any, party_id: Any) -> RevealedParty:
     """Show a party's phone and ID number to a mediator of the case's area: one audit row per reveal.
-    Leaders and supervisors read masked data only."""
+    Leaders and supervisors read masked data only. The values are decrypted here, after the checks and in
+    the audit row's transaction (a missing key fails the reveal, and then no audit row is written)."""
     case = cases_visible_to(actor).filter(pk=case_id).first() if str(case_id).isdigit() else None
     if case is None:
         raise NotFound("未找到该案件")
@@ -648,4 +664,28 @@ def party_reveal(*, actor: Any, case_id: Any, party_id: Any) -> Party:
         raise PermissionDenied("只有辖区调解员可以查看当事人完整信息")
     audit_record(actor=actor, event_type=AuditEventType.PERSONAL_DATA_REVEAL, object_type="mediation_party",
                  object_id=party.pk, data={"case": case.number, "fields": ["phone", "id_number"]})
-    return party
+    return RevealedParty(pk=party.pk, name=party.name, phone=personal.party_phone(party),
+                         id_number=personal.party_id_number(party))
+
+
+def parties_rekey(*, batch_size: int = 500, dry_run: bool = False) -> dict[str, int]:
+    """Key rotation (``tongxin pii rekey``): reseal every party's phone and ID number under the first key
+    of TONGXIN_DATA_KEYS and recompute the digest with it. One transaction per batch of rows (locked,
+    walked by primary key), so a long run never holds the whole table and can be interrupted and run
+    again: rows already under the first key are counted but not written (idempotent)."""
+    batch_size = max(1, int(batch_size))
+    counts = {"examined": 0, "resealed": 0, "batches": 0}
+    sealed = Party.objects.exclude(id_number_enc="", phone_enc="").order_by("pk")
+    last = 0
+    while True:
+        with transaction.atomic():
+            rows = list((sealed if dry_run else sealed.select_for_update()).filter(pk__gt=last)[:batch_size])
+            if not rows:
+                return counts
+            changed = [party for party in rows if personal.party_rekey(party)]
+            if changed and not dry_run:
+                Party.objects.bulk_update(changed, list(personal.SEALED_COLUMNS))
+        counts["examined"] += len(rows)
+        counts["resealed"] += len(changed)
+        counts["batches"] += 1
+        last = rows[-1].pk

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_POST
 from tongxin.accounts.selectors import actor_scope
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.forms import run_service
-from tongxin.core.masking import mask_id_number, mask_phone
 from tongxin.regions.choices import AreaLevel
 from tongxin.regions.models import Area
 from tongxin.workorders.selectors import work_orders_visible_to
@@ -230,9 +229,10 @@ def _render_case(request: HttpRequest, case: Any, *, bound: dict[str, forms.Form
         form = bound.get(action) or form_class(case=case, prefix=action, initial={"version": case.version})
         action_forms.append({"action": action, "label": Action(action).label, "form": form,
                              "open": action in bound, "multipart": action == Action.AGREE})
-    parties = [{"p": p, "phone": p.phone if revealed == p.pk else mask_phone(p.phone),
-                "id_number": p.id_number if revealed == p.pk else mask_id_number(p.id_number),
-                "revealed": revealed == p.pk} for p in case.parties.all()]
+    shown = revealed.pk if revealed is not None else None
+    parties = [{"p": p, "phone": revealed.phone if shown == p.pk else p.phone_masked,
+                "id_number": revealed.id_number if shown == p.pk else p.id_masked,
+                "revealed": shown == p.pk} for p in case.parties.all()]
     events = [{"e": event, "action_label": _action_label(event.action),
                "status_label": Status(event.to_status).label if event.to_status != event.from_status else ""}
               for event in selectors.case_timeline(case)]
@@ -278,7 +278,7 @@ def party_reveal(request: HttpRequest, pk: int, party_pk: int) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("mediation:case", pk=case.pk)
-    response = _render_case(request, case, revealed=party.pk)
+    response = _render_case(request, case, revealed=party)
     response["Cache-Control"] = "no-store"
     return response
 

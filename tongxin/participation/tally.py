@@ -20,6 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 QUORUM = Fraction(2, 3)  # 三分之二以上: >=
 ORDINARY = Fraction(1, 2)  # 过半数: >
@@ -112,7 +113,7 @@ def art278_verdict(counts: Counts, *, major: bool) -> Verdict:
         missing = [label for ok, label in ((q_area, _("专有部分面积")), (q_owners, _("业主人数"))) if not ok]
         summary = _("表决未通过：参与表决的%(what)s未达到三分之二，表决不成立。") % {"what": _("和").join(missing)}
     else:
-        missing = [label for ok, label in ((a_area, _("面积")), (a_owners, _("人数"))) if not ok]
+        missing = [label for ok, label in ((a_area, pgettext("floor area, in a sentence", "面积")), (a_owners, _("人数"))) if not ok]
         summary = _("表决未通过：同意的%(what)s未达到参与表决的%(need)s。") % {"what": _("和").join(missing), "need": need}
     return Verdict(quorum_area=q_area, quorum_owners=q_owners, approve_area=a_area, approve_owners=a_owners,
                    major=major, passed=passed, summary=summary, reasons=reasons)

@@ -150,20 +150,28 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "points/home.html", context)
 
 
+def _run_and_flash(request: HttpRequest, form: forms.Form, call: Callable[[dict[str, Any]], Any], *,
+                   not_found: str, done: str) -> bool:
+    """A staff decision posted from a list (approve an award, decide an appeal, confirm hours): run the
+    service and say how it went in a message, since the page redirects back to the list either way."""
+    ok, _result = run_service(form, call, not_found=not_found)
+    if ok:
+        messages.success(request, done)
+    else:
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+    return ok
+
+
 @login_required
 @staff_404
 @require_POST
 def award_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _require(selectors.is_committee, request)
     award = selectors.pending_award_get(actor=request.user, award_id=pk)
-    form = DecisionForm(request.POST)
-    ok, _result = run_service(form, lambda d: services.award_decide(award=award, actor=request.user,
-                                                                    approve=d["decision"] == "approve", note=d["note"]),
-                              not_found=_("未找到该奖励"))
-    if ok:
-        messages.success(request, _("已审核"))
-    else:
-        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+    _run_and_flash(request, DecisionForm(request.POST),
+                   lambda d: services.award_decide(award=award, actor=request.user,
+                                                   approve=d["decision"] == "approve", note=d["note"]),
+                   not_found=_("未找到该奖励"), done=_("已审核"))
     return redirect("points:home")
 
 
@@ -178,14 +186,10 @@ class AppealDecisionForm(forms.Form):
 def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _require(selectors.is_points_staff, request)
     appeal = selectors.appeal_get(actor=request.user, appeal_id=pk)
-    form = AppealDecisionForm(request.POST)
-    ok, _result = run_service(form, lambda d: services.appeal_decide(appeal=appeal, actor=request.user,
-                                                                     reverse=d["decision"] == "reverse", note=d["note"]),
-                              not_found=_("未找到该申诉"))
-    if ok:
-        messages.success(request, _("已复核"))
-    else:
-        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+    _run_and_flash(request, AppealDecisionForm(request.POST),
+                   lambda d: services.appeal_decide(appeal=appeal, actor=request.user,
+                                                    reverse=d["decision"] == "reverse", note=d["note"]),
+                   not_found=_("未找到该申诉"), done=_("已复核"))
     return redirect("points:home")
 
 
@@ -341,13 +345,9 @@ def signup_confirm(request: HttpRequest, pk: int, signup_pk: int) -> HttpRespons
     signup = activity.signups.filter(pk=signup_pk).first()
     if signup is None:
         raise Http404(_("未找到该报名"))
-    form = HoursForm(request.POST)
-    ok, _s = run_service(form, lambda d: services.signup_confirm_hours(actor=request.user, signup=signup, hours=d["hours"]),
-                         not_found=_("未找到该活动"))
-    if ok:
-        messages.success(request, _("时长已确认，积分已发放"))
-    else:
-        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+    _run_and_flash(request, HoursForm(request.POST),
+                   lambda d: services.signup_confirm_hours(actor=request.user, signup=signup, hours=d["hours"]),
+                   not_found=_("未找到该活动"), done=_("时长已确认，积分已发放"))
     return redirect("points:activity", pk=activity.pk)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
@@ -28,13 +29,13 @@ from .selectors import invalidate_locator
 
 def _check_level(level: str, parent: Area | None) -> None:
     if level not in AreaLevel.values:
-        raise ValidationFailed(fields={"level": f"未知层级 {level}"})
+        raise ValidationFailed(fields={"level": _("未知层级 %(level)s") % {"level": level}})
     if parent is None:
         if level != AreaLevel.CITY:
-            raise ValidationFailed(fields={"parent": "只有市级区域可以没有上级"})
+            raise ValidationFailed(fields={"parent": _("只有市级区域可以没有上级")})
         return
     if LEVEL_ORDER.index(AreaLevel(level)) <= LEVEL_ORDER.index(AreaLevel(parent.level)):
-        raise ValidationFailed(fields={"level": f"{AreaLevel(level).label}不能位于{parent.get_level_display()}之下"})
+        raise ValidationFailed(fields={"level": _("%(level)s不能位于%(parent_level)s之下") % {"level": AreaLevel(level).label, "parent_level": parent.get_level_display()}})
 
 
 def _apply_boundary(area: Area, boundary: dict[str, Any] | None) -> None:
@@ -59,7 +60,7 @@ def area_upsert(
         area = Area(code=code)
     old_path = area.path
     if old_path and parent is not None and parent.path.startswith(old_path):
-        raise ValidationFailed(fields={"parent": "不能把区域移到它自己或它的下级之下"})
+        raise ValidationFailed(fields={"parent": _("不能把区域移到它自己或它的下级之下")})
     area.name = name
     area.level = level
     area.parent = parent
@@ -95,7 +96,7 @@ def area_import_town_codes(*, rows: Iterable[dict[str, str]], city_code: str, ac
             continue
         district = districts.get(district_code)
         if district is None:
-            raise ValidationFailed(fields={"areaCode": f"区县 {district_code} 不存在，请先导入区县"})
+            raise ValidationFailed(fields={"areaCode": _("区县 %(district_code)s 不存在，请先导入区县") % {"district_code": district_code}})
         exists = Area.objects.filter(code=code).exists()
         area_upsert(code=code, name=row["name"].strip(), level=AreaLevel.TOWN, parent=district)
         if exists:
@@ -119,18 +120,18 @@ def area_import_geojson(
     """Import (or update by code) one level of areas from a GeoJSON FeatureCollection whose
     coordinates are in ``datum``; they are stored in WGS-84."""
     if collection.get("type") != "FeatureCollection":
-        raise ValidationFailed(fields={"file": "不是 GeoJSON FeatureCollection"})
+        raise ValidationFailed(fields={"file": _("不是 GeoJSON FeatureCollection")})
     created = updated = 0
     for index, feature in enumerate(collection.get("features") or []):
         props = feature.get("properties") or {}
         code = str(props.get(code_property) or "").strip()
         name = str(props.get(name_property) or "").strip()
         if not code or not name:
-            raise ValidationFailed(fields={f"features[{index}]": f"缺少 {code_property} 或 {name_property}"})
+            raise ValidationFailed(fields={f"features[{index}]": _("缺少 %(code_property)s 或 %(name_property)s") % {"code_property": code_property, "name_property": name_property}})
         try:
             boundary = geometry_to_wgs84(feature["geometry"], datum)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValidationFailed(fields={f"features[{index}].geometry": f"几何无效：{exc}"}) from exc
+            raise ValidationFailed(fields={f"features[{index}].geometry": _("几何无效：%(exc)s") % {"exc": exc}}) from exc
         exists = Area.objects.filter(code=code).exists()
         area_upsert(code=code, name=name, level=level, parent=parent, boundary=boundary)
         created += not exists
@@ -146,7 +147,7 @@ class ImportRejected(ValidationFailed):
     """The file has errors: nothing was saved. ``report`` says what and where."""
 
     code = "import_rejected"
-    default_message = "导入文件未通过校验，未保存任何内容"
+    default_message = gettext_lazy("导入文件未通过校验，未保存任何内容")
 
     def __init__(self, report: ImportReport):
         super().__init__(_("导入文件未通过校验，未保存任何内容"), fields={"file": _("%(count)s 个错误，例如：%(first)s") % {

@@ -83,11 +83,11 @@ def login(request: HttpRequest, response: HttpResponse, payload: LoginIn) -> dic
 def _request_out(row: selectors.ReportRow) -> dict[str, Any]:
     order = row.order
     return {
-        "id": order.pk, "number": order.number, "status": order.status, "status_label": row.status_label,
-        "title": order.title, "content": order.content, "category": order.category.name if order.category else None,
-        "accepted_at": order.accepted_at, "reply_text": order.reply_text or "", "replied_at": order.replied_at,
-        "photos": row.report.photos, "point_source": row.report.point_source, "can_rate": row.can_rate,
-        "satisfaction": order.satisfaction or None,
+        "id": row.report.pk, "receipt": row.report.receipt, "number": order.number or None, "status": order.status,
+        "status_label": row.status_label, "title": order.title, "content": order.content,
+        "category": order.category.name if order.category else None, "accepted_at": order.accepted_at,
+        "reply_text": order.reply_text or "", "replied_at": order.replied_at, "photos": row.report.photos,
+        "point_source": row.report.point_source, "can_rate": row.can_rate, "satisfaction": order.satisfaction or None,
     }
 
 
@@ -96,13 +96,14 @@ def request_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_request_out(row) for row in selectors.report_list(place=request.resident.place)]  # type: ignore[attr-defined]
 
 
-@router.get("/residents/requests/{order_id}", response=RequestOut, auth=resident_auth, summary="One of my requests")
-def request_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
-    return _request_out(selectors.report_get(place=request.resident.place, order_id=order_id))  # type: ignore[attr-defined]
+@router.get("/residents/requests/{request_id}", response=RequestOut, auth=resident_auth,
+            summary="One of my requests (by the id of the report's first answer)")
+def request_get(request: HttpRequest, request_id: int) -> dict[str, Any]:
+    return _request_out(selectors.report_get(place=request.resident.place, report_id=request_id))  # type: ignore[attr-defined]
 
 
 @router.post("/residents/reports", response={201: RequestOut}, auth=resident_auth,
-             summary="随手拍: report with up to six photos (multipart)")
+             summary="随手拍: report with up to six photos (multipart); answers the receipt (已收到)")
 def report_create(
     request: HttpRequest, content: Form[str], kind: Form[str] = Kind.HELP, lat: Form[float | None] = None,
     lng: Form[float | None] = None, point_source: Form[str] = PointSource.DEVICE, category_code: Form[str] = "",
@@ -113,19 +114,18 @@ def report_create(
         reporter=session.reporter(), content=content, photos=list(photos or []), kind=kind, lat=lat, lng=lng,
         point_source=point_source, category_code=category_code, channel=Channel.APP,
     )
-    # The answer from what was just written (the order as the engine returned it): no second read.
-    row = selectors.ReportRow(report=report, order=report.order, status_label=selectors.resident_status_label(
-        report.order.status), can_rate=False)
-    return Status(201, _request_out(row))
+    # The answer from what was just written (the receipt, or the order inline mode made): no second read.
+    return Status(201, _request_out(selectors.report_row(report, report.order if report.order_id else None)))
 
 
-@router.post("/residents/requests/{order_id}/rating", response={201: RatingOut}, auth=resident_auth,
+@router.post("/residents/requests/{request_id}/rating", response={201: RatingOut}, auth=resident_auth,
              summary="Rate the reply (feeds the callback KPIs); reopen when unsatisfied")
-def request_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> Status:
-    row = selectors.report_get(place=request.resident.place, order_id=order_id)  # type: ignore[attr-defined]
+def request_rate(request: HttpRequest, request_id: int, payload: RatingIn) -> Status:
+    row = selectors.report_get(place=request.resident.place, report_id=request_id)  # type: ignore[attr-defined]
     rating = services.report_rate(report=row.report, satisfaction=payload.satisfaction, cause=payload.cause,
                                   note=payload.note, reopen=payload.reopen)
-    return Status(201, {"satisfaction": rating.satisfaction, "reopened_order_id": rating.reopened_order_id})
+    return Status(201, {"satisfaction": rating.satisfaction, "reopened_order_id": rating.reopened_order_id,
+                        "reopened_request_id": selectors.report_id_of_order(rating.reopened_order_id)})
 
 
 @router.get("/residents/board", response=list[BoardItemOut], auth=None, summary="The public board (anonymised)")

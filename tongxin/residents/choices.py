@@ -29,8 +29,17 @@ class PointSource(models.TextChoices):
     NONE = "none", _("未定位")
 
 
+class ReportState(models.TextChoices):
+    """Where a resident's report (the receipt) stands before and after its work order is made."""
+
+    RECEIVED = "received", _("已收到")
+    REGISTERED = "registered", _("已登记")
+    FAILED = "failed", _("登记失败")
+
+
 # The resident's words for where an order stands (the staff labels are the engine's own).
 RESIDENT_STATUS_LABELS = {
+    "received": _("已收到"),  # a receipt whose order the worker has not made yet (ReportState.RECEIVED)
     "accepted": _("已收到，等待分派"),
     "dispatched": _("已转交承办单位"),
     "in_progress": _("正在办理"),

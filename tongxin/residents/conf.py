@@ -66,3 +66,23 @@ MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000  # a 40-megapixel phone photo; more is a decompression bomb
 STORED_PHOTO_SIDE = 2000       # longest side of the stored copy: 4000-pixel phone photos decode at half scale
+
+
+def report_register_mode() -> str:
+    """Where a report's work order is made (ADR 0010): ``task`` — a Huey task scheduled on commit (the
+    default with REDIS_URL: production runs ``tongxin worker``); ``inline`` — in the same request, right
+    after the receipt's own transaction (the default without Redis: the SQLite demo runs no worker, and
+    the tests). TONGXIN_REPORT_REGISTER overrides either way."""
+    value = getattr(settings, "TONGXIN_REPORT_REGISTER", None) or os.environ.get("TONGXIN_REPORT_REGISTER", "")
+    value = str(value).strip().lower()
+    if value in {"task", "inline"}:
+        return value
+    return "task" if getattr(settings, "REDIS_URL", "") else "inline"
+
+
+def report_sweep_seconds() -> int:
+    """How long a receipt may stay ``received`` before the minute sweep registers it itself."""
+    return _setting("TONGXIN_REPORT_SWEEP_SECONDS", 60)
+
+
+REPORT_REGISTER_ATTEMPTS = 5  # unexpected errors (not the engine's refusals) before a receipt is marked failed

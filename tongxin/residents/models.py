@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import PointSource
+from .choices import PointSource, ReportState
 
 
 class Building(models.Model):
@@ -147,29 +147,73 @@ class LoginCode(models.Model):
 
 
 class Report(models.Model):
-    """A resident's request (随手拍 or any report from the phone) and the work order it became. Rules:
-    belongs to one household (or merchant); only that household's residents read it; the point is
-    WGS-84 with its source; photos are attachments of the order (re-encoded, no EXIF)."""
+    """A resident's request (随手拍 or any report from the phone): first a durable receipt, then the
+    work order it became. Rules: belongs to one household (or merchant); only that household's
+    residents read it; the point is WGS-84 with its source. The request writes the row with
+    ``state = received``, ``order`` NULL, everything needed to make the order later (content, kind,
+    category code, channel, anonymous, reporter's name and phone) and the raw photos in
+    ``ReportUpload`` — one transaction. ``services.report_register`` (a worker) makes the order once
+    (the row is locked and ``order`` checked), links it, sets ``registered`` and deletes the staged
+    bytes; an engine refusal sets ``failed`` with ``failure`` and keeps the bytes for an operator.
+    ``receipt`` is the number the resident gets at once (random, unique: it reveals no counts). Once
+    registered, ``content`` and ``reporter_name`` are emptied: the order holds them (one copy of
+    personal data, which retention anonymises there)."""
 
-    order = models.OneToOneField("workorders.WorkOrder", on_delete=models.PROTECT, related_name="resident_report")
+    order = models.OneToOneField("workorders.WorkOrder", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="resident_report")
+    receipt = models.CharField(_("回执号"), max_length=20, unique=True)
+    state = models.CharField(_("状态"), max_length=12, choices=ReportState.choices, default=ReportState.RECEIVED)
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
     merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
     phone = models.CharField(max_length=20)
+    reporter_name = models.CharField(max_length=60, blank=True)
+    content = models.TextField(_("内容"), blank=True)
+    kind = models.CharField(_("诉求类型"), max_length=16, blank=True)
+    category_code = models.CharField(max_length=32, blank=True)
+    channel = models.CharField(max_length=8, blank=True)
+    anonymous = models.BooleanField(default=False)
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     point_source = models.CharField(max_length=8, choices=PointSource.choices, default=PointSource.NONE)
     photos = models.PositiveSmallIntegerField(default=0)
     category_suggested = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    registered_at = models.DateTimeField(_("登记时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("登记尝试次数"), default=0)
+    failure = models.TextField(_("登记失败原因"), blank=True)
 
     class Meta:
         verbose_name = _("居民诉求")
         verbose_name_plural = _("居民诉求")
-        indexes = [models.Index(fields=["household", "-created_at"]), models.Index(fields=["merchant", "-created_at"])]
+        indexes = [models.Index(fields=["household", "-created_at"]), models.Index(fields=["merchant", "-created_at"]),
+                   # the sweep's query: receipts still waiting, oldest first (a small partial index)
+                   models.Index(fields=["created_at"], condition=models.Q(state="received"),
+                                name="report_received_created")]
 
     def __str__(self) -> str:
-        return f"report of order {self.order_id}"
+        return f"{self.receipt} ({self.get_state_display()})"
+
+
+class ReportUpload(models.Model):
+    """A photo of a receipt as the resident sent it, staged in the database so that the receipt's one
+    COMMIT makes it durable (no file is written outside the transaction). Rules: checked only by type
+    and header when written; decoded, re-encoded and attached to the order by ``report_register``,
+    which then deletes the row; kept while the report is ``failed`` (an operator may retry)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="uploads")
+    index = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100, blank=True)
+    content_type = models.CharField(max_length=40)
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("诉求照片（待登记）")
+        verbose_name_plural = _("诉求照片（待登记）")
+        constraints = [models.UniqueConstraint(fields=["report", "index"], name="report_upload_index")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}#{self.index}"
 
 
 class Rating(models.Model):

@@ -26,9 +26,10 @@ class LoginOut(Schema):
 
 
 class RequestOut(Schema):
-    id: int
-    number: str
-    status: str
+    id: int  # the request's (report's) id, from the first answer on; not the order's
+    receipt: str  # 回执号, given at once
+    number: str | None  # the order's number (受理编号), None until the order is made
+    status: str  # the order's status, or "received" (已收到) while the receipt waits for its order
     status_label: str
     title: str
     content: str
@@ -52,6 +53,7 @@ class RatingIn(Schema):
 class RatingOut(Schema):
     satisfaction: str
     reopened_order_id: int | None
+    reopened_request_id: int | None  # the new request on the household's list, when reopened
 
 
 class BoardItemOut(Schema):

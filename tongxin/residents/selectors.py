@@ -64,52 +64,107 @@ def resident_status_label(status: str) -> str:
     return str(RESIDENT_STATUS_LABELS.get(status, status))
 
 
+@dataclass(frozen=True)
+class PendingOrder:
+    """What the resident sees of a receipt whose work order is not made yet: the attributes the pages
+    and the API read from an order, from the receipt's own fields (status ``received``, 已收到)."""
+
+    title: str
+    content: str
+    accepted_at: datetime
+    pk: None = None
+    number: str = ""
+    status: str = "received"
+    category: None = None
+    reply_text: str = ""
+    replied_at: None = None
+    satisfaction: str = ""
+    lead_department: None = None
+
+
 @dataclass
 class ReportRow:
     report: Report
-    order: Any
+    order: Any  # the WorkOrder, or a PendingOrder while the receipt waits for its worker
     status_label: str
     can_rate: bool
+
+    @property
+    def registered(self) -> bool:
+        return self.report.order_id is not None
+
+
+def pending_order(report: Report) -> PendingOrder:
+    content = report.content or ""
+    return PendingOrder(title=content.splitlines()[0][:40] if content else "", content=content,
+                        accepted_at=report.created_at)
+
+
+def report_row(report: Report, order: Any = None) -> ReportRow:
+    """A report as the resident reads it: the order's status once registered, else 已收到."""
+    if report.order_id is None or order is None:
+        return ReportRow(report=report, order=pending_order(report), status_label=resident_status_label("received"),
+                         can_rate=False)
+    rated = hasattr(report, "rating")
+    return ReportRow(report=report, order=order, status_label=resident_status_label(order.status),
+                     can_rate=order.status == Status.REPLIED and not rated)
 
 
 def _orders_for(reports: list[Report]) -> dict[int, Any]:
     from .services import channel_owner
 
+    ids = [r.order_id for r in reports if r.order_id is not None]
+    if not ids:
+        return {}
     owner = channel_owner()
-    orders = work_orders_visible_to(owner).select_related("category").filter(pk__in=[r.order_id for r in reports])
+    orders = work_orders_visible_to(owner).select_related("category").filter(pk__in=ids)
     return {o.pk: o for o in orders}
 
 
 def report_list(*, place: Household | Merchant, limit: int = 50) -> list[ReportRow]:
-    """The place's own requests, newest first, with the engine's status in the resident's words."""
+    """The place's own requests, newest first: registered ones with the engine's status in the
+    resident's words, receipts still waiting for their order as 已收到."""
     reports = list(Report.objects.filter(**_place_filter(place)).select_related("rating").order_by("-created_at")[:limit])
     orders = _orders_for(reports) if reports else {}
     rows = []
     for report in reports:
-        order = orders.get(report.order_id)
-        if order is None:
-            continue
-        rated = hasattr(report, "rating")
-        rows.append(ReportRow(report=report, order=order, status_label=resident_status_label(order.status),
-                              can_rate=order.status == Status.REPLIED and not rated))
+        order = orders.get(report.order_id) if report.order_id is not None else None
+        if report.order_id is not None and order is None:
+            continue  # an order the channel may no longer see (cannot happen for its own; as before)
+        rows.append(report_row(report, order))
     return rows
 
 
-def report_get(*, place: Household | Merchant, order_id: Any) -> ReportRow:
-    """One of the place's requests; any other (another household's, or none) is 404."""
+def report_get(*, place: Household | Merchant, report_id: Any) -> ReportRow:
+    """One of the place's requests by the report's id (the id of the first answer: the order may not
+    exist yet); any other — another household's, or none — is 404."""
     try:
-        pk = int(order_id)
+        pk = int(report_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    report = Report.objects.filter(order_id=pk, **_place_filter(place)).select_related("rating").first()
+    report = Report.objects.filter(pk=pk, **_place_filter(place)).select_related("rating").first()
     if report is None:
         raise NotFound()
+    if report.order_id is None:
+        return report_row(report)
     order = _orders_for([report]).get(report.order_id)
     if order is None:
         raise NotFound()
-    rated = hasattr(report, "rating")
-    return ReportRow(report=report, order=order, status_label=resident_status_label(order.status),
-                     can_rate=order.status == Status.REPLIED and not rated)
+    return report_row(report, order)
+
+
+def report_id_of_order(order_id: Any) -> int | None:
+    """The request (report) that carries an order: where a reopened order appears on the resident's list."""
+    if order_id is None:
+        return None
+    return Report.objects.filter(order_id=order_id).values_list("pk", flat=True).first()
+
+
+def reports_failed(*, limit: int = 200) -> list[Report]:
+    """Receipts whose order could not be made (for staff: the admin lists them too), oldest first."""
+    from .choices import ReportState
+
+    return list(Report.objects.filter(state=ReportState.FAILED).order_by("created_at")[:limit])
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ TONGXIN_RESIDENTS_CHANNEL_USER. The resident's own identity is this domain's (Re
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import logging
 import math
 import re
 import secrets
@@ -18,7 +21,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -26,17 +30,29 @@ from django.utils.translation import gettext as _
 from tongxin.accounts.choices import Role
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
-from tongxin.core.errors import Conflict, NotFound, ValidationFailed, require_text
+from tongxin.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed, require_text
 from tongxin.core.masking import mask_name, mask_phone
 from tongxin.core.sms import get_sms_backend
 from tongxin.workorders import services as workorder_services
 from tongxin.workorders.choices import DEPARTMENT_CONTROLLABLE_CAUSES, Channel, Kind, Satisfaction, Status
 
 from . import conf, ratelimit
-from .choices import ChangeAction, CodeKind, PointSource, RecordType
-from .models import Building, Household, LoginCode, Merchant, Rating, RecordChange, Report, Resident
+from .choices import ChangeAction, CodeKind, PointSource, RecordType, ReportState
+from .models import (
+    Building,
+    Household,
+    LoginCode,
+    Merchant,
+    Rating,
+    RecordChange,
+    Report,
+    ReportUpload,
+    Resident,
+)
 from .photos import photo_prepare
 from .tokens import token_make
+
+logger = logging.getLogger(__name__)
 
 PHONE_RE = re.compile(r"^1[2-9][0-9]{9}$")  # mainland mobile numbers; 12x is unassigned and the demo uses it
 ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -862,26 +878,83 @@ class Reporter:
         return self.household or self.merchant  # type: ignore[return-value]
 
 
+# The receipt number (ADR 0010): R + local date + 8 characters of an alphabet without 0/O, 1/I/L.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Magic bytes of the photo types accepted, and the type Pillow's header must then agree with.
+PHOTO_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
+               (b"GIF89a", "image/gif"))
+PHOTO_HEADER_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
+                      "WEBP": "image/webp"}
+
+
+def receipt_number(at: datetime | None = None) -> str:
+    """A new receipt number, e.g. ``R261202-K7Q4M2XD``: random, so it tells nobody how many reports
+    the city received (unique in the table; a collision is drawn again)."""
+    day = timezone.localtime(at or timezone.now()).strftime("%y%m%d")
+    return f"R{day}-" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+
+
+def photo_header_check(upload: Any, *, field: str = "photos") -> tuple[bytes, str]:
+    """The request's cheap check of one photo: size, the type from its magic bytes, and the header read
+    by Pillow without decoding a pixel (format allowed and the same as the magic bytes, ≤ the pixel
+    limit: a decompression bomb is refused here). Returns the bytes and their content type. The full
+    decode happens in ``report_register`` (``photo_prepare``)."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    size = getattr(upload, "size", None) or 0
+    if size > conf.MAX_PHOTO_BYTES:
+        raise ValidationFailed(fields={field: _("照片不能超过 %(mb)s MB") % {"mb": conf.MAX_PHOTO_BYTES // (1024 * 1024)}})
+    if size == 0:
+        raise ValidationFailed(fields={field: _("照片文件为空")})
+    data = upload.read(conf.MAX_PHOTO_BYTES + 1)
+    if len(data) > conf.MAX_PHOTO_BYTES:
+        raise ValidationFailed(fields={field: _("照片不能超过 %(mb)s MB") % {"mb": conf.MAX_PHOTO_BYTES // (1024 * 1024)}})
+    sniffed = next((kind for magic, kind in PHOTO_MAGIC if data.startswith(magic)), None)
+    if sniffed is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        sniffed = "image/webp"
+    not_image = ValidationFailed(fields={field: _("文件不是有效的图片")})
+    if sniffed is None:
+        raise not_image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only: no pixel is decoded
+                header_type, width, height = PHOTO_HEADER_TYPES.get(image.format or ""), image.width, image.height
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning):
+            raise not_image from None
+    if header_type != sniffed:
+        raise not_image
+    if width * height > conf.MAX_PHOTO_PIXELS:
+        raise ValidationFailed(fields={field: _("照片像素过多，请缩小后再上传")})
+    return data, sniffed
+
+
 def report_create(
     *, reporter: Reporter, content: str, photos: list[Any] | None = None, kind: str = Kind.HELP,
     lat: Any = None, lng: Any = None, point_source: str = PointSource.DEVICE, category_code: str = "",
     category_suggested: str = "", channel: str = Channel.QR, anonymous: bool = False,
 ) -> Report:
-    """随手拍: check everything first (all photos decoded and re-encoded before anything is written),
-    then create the work order through the engine, attach the photos, and link the order to the place."""
+    """随手拍: check everything that is cheap (text, kind, point, the photos' number, size, type and
+    header), then write the durable receipt in one transaction — the Report (``received``, no order)
+    and the photos' bytes (``ReportUpload``) — and have ``report_register`` make the work order: a
+    Huey task on commit, or right here after the commit (``conf.report_register_mode``). Returns the
+    Report: in ``inline`` mode normally registered (its ``order`` set), else ``received``."""
     errors: dict[str, str] = {}
     content = (content or "").strip()
     if not content:
-        errors["content"] = "请描述您遇到的问题"
+        errors["content"] = _("请描述您遇到的问题")
     elif len(content) > MAX_REPORT_CHARS:
-        errors["content"] = f"描述不能超过 {MAX_REPORT_CHARS} 个字（现有 {len(content)} 个）"
+        errors["content"] = _("描述不能超过 %(max)s 个字（现有 %(n)s 个）") % {"max": MAX_REPORT_CHARS, "n": len(content)}
     if kind not in RESIDENT_KINDS:
-        errors["kind"] = "诉求类型无效"
+        errors["kind"] = _("诉求类型无效")
     if channel not in (Channel.QR, Channel.APP):
-        errors["channel"] = "渠道无效"
+        errors["channel"] = _("渠道无效")
     uploads = [p for p in (photos or []) if p is not None]
     if len(uploads) > conf.MAX_PHOTOS:
-        errors["photos"] = f"最多上传 {conf.MAX_PHOTOS} 张照片"
+        errors["photos"] = _("最多上传 %(n)s 张照片") % {"n": conf.MAX_PHOTOS}
     try:
         point = _point(lat, lng)
     except ValidationFailed as exc:
@@ -889,45 +962,205 @@ def report_create(
         point = None
     if point_source not in (PointSource.DEVICE, PointSource.MAP, PointSource.EXIF):  # exif: read by the page
         point_source = PointSource.DEVICE
-    prepared = []
+    staged: list[ReportUpload] = []
     if "photos" not in errors:
-        for upload in uploads:
+        for index, upload in enumerate(uploads, start=1):
+            name = (getattr(upload, "name", "") or "")[:60]
             try:
-                prepared.append(photo_prepare(upload))
+                data, content_type = photo_header_check(upload)
             except ValidationFailed as exc:
-                name = (getattr(upload, "name", "") or "")[:60]
                 errors["photos"] = f"{name}：{exc.fields.get('photos')}" if name else str(exc.fields.get("photos"))
                 break
+            staged.append(ReportUpload(index=index, name=name, content_type=content_type, data=data))
     if errors:
         raise ValidationFailed(fields=errors)
+    ratelimit.hit("report_resident", f"{code_kind(reporter.place)}{reporter.place.pk}:{reporter.phone}",
+                  message="提交过于频繁，请稍后再试")
+    channel_owner()  # 409 now, not a failed receipt later, when the channel is not configured
+    inline = conf.report_register_mode() == "inline"
+    values = {
+        "household": reporter.household, "merchant": reporter.merchant, "resident": reporter.resident,
+        "phone": reporter.phone, "reporter_name": (reporter.name or "")[:60], "content": content, "kind": kind,
+        "category_code": (category_code or "")[:32], "channel": channel, "anonymous": anonymous,
+        "lat": point[1] if point else None, "lng": point[0] if point else None,
+        "point_source": point_source if point else PointSource.NONE, "photos": len(staged),
+        "category_suggested": (category_suggested or "")[:32],
+    }
+    report = _receipt_write(values=values, staged=staged, enqueue=not inline)
+    if inline:
+        try:
+            outcome = report_register(report_id=report.pk)
+        except Exception:  # the receipt is safe: the sweep registers it later
+            logger.exception("registering report %s failed; left for the sweep", report.pk)
+        else:
+            if outcome.report is not None:
+                return outcome.report
+    return report
+
+
+def _receipt_write(*, values: dict[str, Any], staged: list[ReportUpload], enqueue: bool) -> Report:
+    """The receipt's one transaction: the Report and its staged photos (and the task, on commit)."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(receipt=receipt_number(), state=ReportState.RECEIVED, **values)
+                for upload in staged:
+                    upload.report = report
+                if staged:
+                    ReportUpload.objects.bulk_create(staged)
+                if enqueue:
+                    transaction.on_commit(functools.partial(_schedule_register, report.pk))
+            return report
+        except IntegrityError:  # the receipt number was drawn twice (rare): draw again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _schedule_register(report_id: int) -> None:
+    from .tasks import report_register_task
+
+    report_register_task(report_id)
+
+
+@dataclass(frozen=True)
+class RegisterOutcome:
+    """What ``report_register`` did: ``registered`` (this call made the order), ``failed`` (this call
+    marked it failed), or ``skipped`` (nothing to do: already registered or failed, locked by another
+    worker with ``skip_locked``, or gone)."""
+
+    report: Report | None
+    outcome: str
+
+
+def report_register(*, report_id: int, skip_locked: bool = False) -> RegisterOutcome:
+    """Make the work order of a receipt, exactly once (the Huey task, the sweep, inline mode, the
+    admin's retry). An unexpected error rolls everything back, counts an attempt (the fifth marks the
+    receipt failed) and is raised again, so Huey retries and the sweep comes back to it."""
+    try:
+        return _report_register(report_id=report_id, skip_locked=skip_locked)
+    except Exception as exc:
+        _register_attempt_failed(report_id, exc)
+        raise
+
+
+@transaction.atomic
+def _report_register(*, report_id: int, skip_locked: bool) -> RegisterOutcome:
+    # The lock makes two workers (the task and the sweep, a retried task) take turns; the second finds
+    # ``order_id`` set and does nothing. ``of=self``: the household row is read, not locked.
+    report = (Report.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+              .select_related("household", "merchant").filter(pk=report_id).first())
+    if report is None or report.order_id is not None or report.state != ReportState.RECEIVED:
+        return RegisterOutcome(report, "skipped")
+    uploads = list(ReportUpload.objects.filter(report=report).order_by("index"))
+    prepared, dropped = [], []
+    for upload in uploads:
+        try:
+            prepared.append(photo_prepare(ContentFile(bytes(upload.data), name=upload.name or "photo")))
+        except ValidationFailed as exc:  # corrupt beyond its header: the resident already has the receipt
+            dropped.append(_("第 %(i)s 张照片%(name)s无法识别（%(why)s），已舍弃") % {
+                "i": upload.index, "name": f"（{upload.name}）" if upload.name else "", "why": exc.fields.get("photos", "")})
+    point = (report.lng, report.lat) if report.lat is not None and report.lng is not None else None
+    point_source = report.point_source
     if point is None:
         exif = next((p.point for p in prepared if p.point), None)
         point, point_source = (exif, PointSource.EXIF) if exif else (None, PointSource.NONE)
-    ratelimit.hit("report_resident", f"{code_kind(reporter.place)}{reporter.place.pk}:{reporter.phone}",
-                  message="提交过于频繁，请稍后再试")
-    owner = channel_owner()
-    place = reporter.place
+    place = report.household or report.merchant
     area_code = None
-    if point is None:  # placed at the household's community (one small read: not the area's boundary)
+    if point is None and place is not None:  # placed at the household's community (not the area's boundary)
         area_code = type(place).objects.filter(pk=place.pk).values_list("area__code", flat=True).first()
+    channel = report.channel or Channel.QR
+    note = _("居民通过%(door)s提交（%(who)s），回执号 %(receipt)s") % {
+        "door": _("一户一码") if channel == Channel.QR else _("移动端"),
+        "who": _("住户") if report.household_id else _("商户"), "receipt": report.receipt}
+    if dropped:
+        note += "；" + "；".join(dropped)
+    try:
+        with transaction.atomic():
+            owner = channel_owner()
+            order = workorder_services.work_order_create(
+                actor=owner, channel=channel, kind=report.kind or Kind.HELP, content=report.content,
+                title=report.content.splitlines()[0][:40] if report.content else "", category_code=report.category_code or None,
+                lat=point[1] if point else None, lng=point[0] if point else None, crs="wgs84",
+                address=getattr(place, "address", ""), area_code=area_code,
+                citizen_name="" if report.anonymous else report.reporter_name,
+                citizen_phone="" if report.anonymous else report.phone, anonymous=report.anonymous, note=note,
+            )
+            for index, photo in enumerate(prepared, start=1):
+                photo.content.name = f"photo-{index}.jpg"
+                workorder_services.attachment_add(order_id=order.pk, actor=owner, upload=photo.content)
+            report.order = order
+            report.state = ReportState.REGISTERED
+            report.registered_at = timezone.now()
+            report.photos = len(prepared)
+            report.lat, report.lng = (point[1], point[0]) if point else (None, None)
+            report.point_source = point_source
+            report.attempts += 1
+            # The order now holds the text and the name (and retention anonymises them there): no second copy.
+            report.content, report.reporter_name = "", ""
+            report.save(update_fields=["order", "state", "registered_at", "photos", "lat", "lng", "point_source",
+                                       "attempts", "content", "reporter_name"])
+            ReportUpload.objects.filter(report=report).delete()
+    except ApplicationError as exc:  # the engine refused (a retired category, no channel owner…): an operator acts
+        report.state = ReportState.FAILED
+        report.attempts += 1
+        report.failure = _failure_text(exc)
+        report.save(update_fields=["state", "attempts", "failure"])
+        logger.warning("report %s (%s) failed to register: %s", report.pk, report.receipt, report.failure)
+        return RegisterOutcome(report, "failed")
+    return RegisterOutcome(report, "registered")
+
+
+def _failure_text(exc: BaseException) -> str:
+    if isinstance(exc, ApplicationError):
+        fields = "；".join(f"{k}: {v}" for k, v in exc.fields.items())
+        return f"{exc.code}: {exc.message}" + (f"（{fields}）" if fields else "")
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _register_attempt_failed(report_id: int, exc: BaseException) -> None:
+    """Count an unexpected failure; the last allowed attempt marks the receipt failed (kept, visible)."""
+    try:
+        with transaction.atomic():
+            report = (Report.objects.select_for_update()
+                      .filter(pk=report_id, order__isnull=True, state=ReportState.RECEIVED).first())
+            if report is None:
+                return
+            report.attempts += 1
+            report.failure = _failure_text(exc)
+            if report.attempts >= conf.REPORT_REGISTER_ATTEMPTS:
+                report.state = ReportState.FAILED
+            report.save(update_fields=["attempts", "failure", "state"])
+    except Exception:  # the database itself is away: the receipt stays received for the sweep
+        logger.exception("could not record the failed registration of report %s", report_id)
+
+
+def report_register_sweep(*, older_than: timedelta | None = None, limit: int = 500) -> int:
+    """Register receipts still ``received`` some time after they were written (their task was lost: an
+    app worker killed between commit and enqueue, a task worker killed mid-run, a flushed queue).
+    ``skip_locked``: one being registered right now is left to its worker. Returns how many it made."""
+    cutoff = timezone.now() - (older_than if older_than is not None else timedelta(seconds=conf.report_sweep_seconds()))
+    pending = list(Report.objects.filter(state=ReportState.RECEIVED, order__isnull=True, created_at__lt=cutoff)
+                   .order_by("created_at").values_list("pk", flat=True)[:limit])
+    made = 0
+    for pk in pending:
+        try:
+            made += report_register(report_id=pk, skip_locked=True).outcome == "registered"
+        except Exception:
+            logger.exception("sweep: registering report %s failed", pk)
+    return made
+
+
+def report_retry(*, report_id: int) -> RegisterOutcome:
+    """An operator retries a failed receipt after fixing its cause (the admin's 重新登记): back to
+    ``received`` with a fresh count of attempts, then registered at once. The reason stays on the row
+    until the retry succeeds or fails anew."""
     with transaction.atomic():
-        order = workorder_services.work_order_create(
-            actor=owner, channel=channel, kind=kind, content=content,
-            title=content.splitlines()[0][:40], category_code=category_code or None,
-            lat=point[1] if point else None, lng=point[0] if point else None, crs="wgs84",
-            address=place.address, area_code=area_code,
-            citizen_name="" if anonymous else reporter.name, citizen_phone="" if anonymous else reporter.phone,
-            anonymous=anonymous,
-            note=f"居民通过{'一户一码' if channel == Channel.QR else '移动端'}提交（{'住户' if reporter.household else '商户'}）",
-        )
-        for index, photo in enumerate(prepared, start=1):
-            photo.content.name = f"photo-{index}.jpg"
-            workorder_services.attachment_add(order_id=order.pk, actor=owner, upload=photo.content)
-        return Report.objects.create(
-            order=order, household=reporter.household, merchant=reporter.merchant, resident=reporter.resident,
-            phone=reporter.phone, lat=point[1] if point else None, lng=point[0] if point else None,
-            point_source=point_source, photos=len(prepared), category_suggested=(category_suggested or "")[:32],
-        )
+        updated = Report.objects.filter(pk=report_id, state=ReportState.FAILED, order__isnull=True).update(
+            state=ReportState.RECEIVED, attempts=0)
+    if not updated:
+        return RegisterOutcome(Report.objects.filter(pk=report_id).first(), "skipped")
+    return report_register(report_id=report_id)
 
 
 # --- rating --------------------------------------------------------------------------------------------------
@@ -942,6 +1175,8 @@ def report_rate(
     the satisfaction counts once in the KPIs."""
     from tongxin.workorders.selectors import work_order_get
 
+    if report.order_id is None:  # a receipt not registered yet has nothing to rate
+        raise Conflict("承办单位答复后才能评价", code="not_replied")
     owner = channel_owner()
     order = work_order_get(actor=owner, order_id=report.order_id)
     if order is None:
@@ -975,7 +1210,9 @@ def report_rate(
                                    reopened_order=reopened)
     if reopened is not None:
         # The new order is the same request: it stays on the household's list in place of the old one.
-        Report.objects.create(order=reopened, household=report.household, merchant=report.merchant,
-                              resident=report.resident, phone=report.phone, lat=report.lat, lng=report.lng,
-                              point_source=report.point_source, photos=0)
+        Report.objects.create(order=reopened, receipt=receipt_number(), state=ReportState.REGISTERED,
+                              registered_at=timezone.now(), household=report.household, merchant=report.merchant,
+                              resident=report.resident, phone=report.phone, kind=reopened.kind, channel=report.channel,
+                              category_code=report.category_code, anonymous=report.anonymous, lat=report.lat,
+                              lng=report.lng, point_source=report.point_source, photos=0)
     return rating

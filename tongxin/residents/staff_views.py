@@ -11,6 +11,7 @@ and leaves a change record, shown as the history on the record's page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -314,6 +315,20 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=_history(RecordType.HOUSEHOLD, household.pk)))
 
 
+def _form_page(request: HttpRequest, tab: str, form: forms.Form, call: Callable[[dict[str, Any]], Any], *,
+               record: Any, detail: str, heading: str, back: str, **extra: Any) -> HttpResponse:
+    """The register/edit page of a household, resident or merchant: a valid POST runs ``call`` (the
+    service) and goes to the saved record's page (``detail``); otherwise the shared form page, 422 while
+    the form has errors."""
+    if request.method == "POST":
+        ok, saved = run_service(form, call, not_found=_("未找到该记录"))
+        if ok:
+            return redirect(detail, pk=saved.pk)
+    return render(request, "residents/staff/form.html", _context(
+        request, tab, form=form, record=record, heading=heading, back=back, **extra),
+        status=422 if form.errors else 200)
+
+
 def _household_call(actor: Any, household: Household | None) -> Any:
     def call(data: dict[str, Any]) -> Household:
         building: Any = data.get("building") or data.get("new_building") or ""
@@ -339,15 +354,11 @@ def household_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         initial["building"] = _int(request.GET.get("building")) or ""
     form = HouseholdForm(request.POST if request.method == "POST" else None, actor=actor, initial=initial,
                          fixed_area=household.area if household else None)
-    if request.method == "POST":
-        ok, saved = run_service(form, _household_call(actor, household), not_found=_("未找到该记录"))
-        if ok:
-            return redirect("residents_staff:household", pk=saved.pk)
-    return render(request, "residents/staff/form.html", _context(
-        request, "households", form=form, record=household,
-        heading=_("编辑住户") if household else _("登记住户"),
+    return _form_page(
+        request, "households", form, _household_call(actor, household), record=household,
+        detail="residents_staff:household", heading=_("编辑住户") if household else _("登记住户"),
         back=reverse("residents_staff:household", args=[household.pk]) if household else reverse(
-            "residents_staff:list", args=["households"])), status=422 if form.errors else 200)
+            "residents_staff:list", args=["households"]))
 
 
 # --- residents -----------------------------------------------------------------------------------------------
@@ -376,22 +387,20 @@ def resident_form(request: HttpRequest, household_pk: int | None = None, pk: int
                    "active": resident.active, "birth_date": resident.birth_date.isoformat() if resident.birth_date
                    else ""}
     form = ResidentForm(request.POST if request.method == "POST" else None, initial=initial, editing=resident is not None)
-    if request.method == "POST":
-        def call(data: dict[str, Any]) -> Resident:
-            values: dict[str, Any] = {k: data.get(k) for k in ("name", "phone", "id_number", "birth_date", "is_owner",
-                                                               "id_checked")}
-            if resident is None:
-                return services.resident_add(actor=request.user, household=household, **values)
-            return services.resident_update(actor=request.user, resident=resident, active=bool(data.get("active")),
-                                            **values)
-        ok, saved = run_service(form, call, not_found=_("未找到该记录"))
-        if ok:
-            return redirect("residents_staff:resident", pk=saved.pk)
-    return render(request, "residents/staff/form.html", _context(
-        request, "residents", form=form, record=resident, household=household,
-        heading=_("编辑居民") if resident else _("登记居民"),
+
+    def call(data: dict[str, Any]) -> Resident:
+        values: dict[str, Any] = {k: data.get(k) for k in ("name", "phone", "id_number", "birth_date", "is_owner",
+                                                           "id_checked")}
+        if resident is None:
+            return services.resident_add(actor=request.user, household=household, **values)
+        return services.resident_update(actor=request.user, resident=resident, active=bool(data.get("active")),
+                                        **values)
+
+    return _form_page(
+        request, "residents", form, call, record=resident, household=household,
+        detail="residents_staff:resident", heading=_("编辑居民") if resident else _("登记居民"),
         back=reverse("residents_staff:resident", args=[resident.pk]) if resident else reverse(
-            "residents_staff:household", args=[household.pk])), status=422 if form.errors else 200)
+            "residents_staff:household", args=[household.pk]))
 
 
 def _reveal(request: HttpRequest, record: Any, field: str) -> HttpResponse:
@@ -432,20 +441,18 @@ def merchant_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     fields = ["grid", "name", "licence_number", "address", "contact_name", "contact_phone"]
     form = MerchantForm(request.POST if request.method == "POST" else None, actor=actor, initial=_initial(merchant, fields) if merchant else {},
                         fixed_area=merchant.area if merchant else None)
-    if request.method == "POST":
-        def call(data: dict[str, Any]) -> Merchant:
-            values: dict[str, Any] = {k: data.get(k) for k in fields}
-            if merchant is None:
-                return services.merchant_create(actor=actor, area=data["area"], **values)
-            return services.merchant_update(actor=actor, merchant=merchant, **values)
-        ok, saved = run_service(form, call, not_found=_("未找到该记录"))
-        if ok:
-            return redirect("residents_staff:merchant", pk=saved.pk)
-    return render(request, "residents/staff/form.html", _context(
-        request, "merchants", form=form, record=merchant,
-        heading=_("编辑商户") if merchant else _("登记商户"),
+
+    def call(data: dict[str, Any]) -> Merchant:
+        values: dict[str, Any] = {k: data.get(k) for k in fields}
+        if merchant is None:
+            return services.merchant_create(actor=actor, area=data["area"], **values)
+        return services.merchant_update(actor=actor, merchant=merchant, **values)
+
+    return _form_page(
+        request, "merchants", form, call, record=merchant,
+        detail="residents_staff:merchant", heading=_("编辑商户") if merchant else _("登记商户"),
         back=reverse("residents_staff:merchant", args=[merchant.pk]) if merchant else reverse(
-            "residents_staff:list", args=["merchants"])), status=422 if form.errors else 200)
+            "residents_staff:list", args=["merchants"]))
 
 
 @login_required

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tongxin.core.errors import ApplicationError, Conflict, NotFound
 from tongxin.core.masking import mask_phone
-from tongxin.insight.selectors import ClassifierUnavailable, classify
+from tongxin.web.chips import category_chips
 from tongxin.workorders.choices import Channel, Kind, Satisfaction, UnsatisfiedCause
 from tongxin.workorders.selectors import intake_category
 
@@ -184,25 +184,14 @@ def report(request: HttpRequest) -> HttpResponse:
         context = _report_context(session, values, errors)
         context["posted"] = True
         return render(request, "residents/report.html", context, status=exc.status)
-    return redirect(reverse("residents:request_detail", args=[created.order_id]) + "?submitted=1")
+    return redirect(reverse("residents:request_detail", args=[created.pk]) + "?submitted=1")
 
 
 @resident_required
 @require_GET
 def suggest(request: HttpRequest) -> HttpResponse:
     """The category suggestion beside the text (htmx): nothing at all when the classifier is away."""
-    text = (request.GET.get("content") or "").strip()[:2000]
-    result = None
-    if len(text) >= 6:
-        try:
-            result = classify(text=text)
-        except ClassifierUnavailable:
-            result = None
-        except Exception:  # a broken model must not break the resident's form: no suggestion then
-            logger.exception("category suggestion failed")
-            result = None
-    chips = [t for t in (result or {}).get("top", []) if t.get("category")] if result else []
-    return render(request, "residents/_suggest.html", {"chips": chips[:3]})
+    return render(request, "residents/_suggest.html", {"chips": category_chips(request.GET.get("content"))})
 
 
 # --- my requests ------------------------------------------------------------------------------------
@@ -222,12 +211,14 @@ def _detail_context(session: ResidentSession, row: Any, **extra: Any) -> dict[st
     from django.utils import timezone
 
     reopen_open = bool(order.replied_at and timezone.now() <= order.replied_at + timedelta(days=conf.reopen_days()))
+    rating = getattr(row.report, "rating", None)
+    reopened_request = selectors.report_id_of_order(rating.reopened_order_id) if rating is not None else None
     return {
         "session": session, "row": row, "order": order, "tab": "requests",
         "satisfactions": Satisfaction.choices, "causes": UnsatisfiedCause.choices,
         "reopen_days": conf.reopen_days(), "reopen_open": reopen_open,
         "draft_key": f"tx-report-draft:{session.kind}{session.place.pk}",
-        "phone_masked": mask_phone(row.report.phone), **extra,
+        "phone_masked": mask_phone(row.report.phone), "reopened_request": reopened_request, **extra,
     }
 
 
@@ -236,7 +227,7 @@ def _detail_context(session: ResidentSession, row: Any, **extra: Any) -> dict[st
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session: ResidentSession = request.resident  # type: ignore[attr-defined]
     try:
-        row = selectors.report_get(place=session.place, order_id=pk)
+        row = selectors.report_get(place=session.place, report_id=pk)
     except NotFound:
         return _not_found(request)
     return render(request, "residents/request_detail.html",
@@ -248,7 +239,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def request_rate(request: HttpRequest, pk: int) -> HttpResponse:
     session: ResidentSession = request.resident  # type: ignore[attr-defined]
     try:
-        row = selectors.report_get(place=session.place, order_id=pk)
+        row = selectors.report_get(place=session.place, report_id=pk)
     except NotFound:
         return _not_found(request)
     try:
@@ -261,7 +252,7 @@ def request_rate(request: HttpRequest, pk: int) -> HttpResponse:
         errors = dict(exc.fields) or {"form": exc.message}
         return render(request, "residents/request_detail.html", _detail_context(session, row, errors=errors),
                       status=exc.status)
-    target = rating.reopened_order_id or pk
+    target = selectors.report_id_of_order(rating.reopened_order_id) or pk
     return redirect(reverse("residents:request_detail", args=[target]) + ("?reopened=1" if rating.reopened_order_id else "?rated=1"))
 
 

@@ -134,21 +134,21 @@ def _save(actor: Any, values: dict[str, str], intent: str) -> Any:
     """Everything one press of a button does, in one transaction: nothing is half-written."""
     fields: dict[str, str] = {}
     if intent == "resolve" and not values["resolve_text"].strip():
-        fields["resolve_text"] = "直接办结需要填写答复内容（可从知识库选用）"
+        fields["resolve_text"] = _("直接办结需要填写答复内容（可从知识库选用）")
     if intent == "merge" and not values["merge_into"].strip().isdigit():
-        fields["merge_into"] = "请先在疑似重复工单中选择要并入的原工单"
+        fields["merge_into"] = _("请先在疑似重复工单中选择要并入的原工单")
     if intent == "police" and not values["police_note"].strip():
-        fields["police_note"] = "转 110 需要填写移交说明"
+        fields["police_note"] = _("转 110 需要填写移交说明")
     # The cheap checks of every field at once (the service stops at the first): the operator fixes all
     # of them in one go.
     if not values["content"].strip():
-        fields["content"] = "诉求内容不能为空"
+        fields["content"] = _("诉求内容不能为空")
     phone = values["citizen_phone"].strip().replace(" ", "")
     if phone and not values["anonymous"] and not PHONE_RE.match(phone):
-        fields["citizen_phone"] = "电话号码格式不正确"
-    for name, label in (("lat", "纬度"), ("lng", "经度")):
+        fields["citizen_phone"] = _("电话号码格式不正确")
+    for name, label in (("lat", _("纬度")), ("lng", _("经度"))):
         if values[name].strip() and _float(values[name]) is None:
-            fields[name] = f"{label}必须是数字"
+            fields[name] = _("%(label)s必须是数字") % {"label": label}
     if fields:
         raise ValidationFailed(fields=fields)
     lat, lng = _float(values["lat"]), _float(values["lng"])

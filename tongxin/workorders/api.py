@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Path, Query, Router
 from ninja.files import UploadedFile
 from ninja.responses import Status as HttpStatus
@@ -299,9 +300,9 @@ def work_order_list(
     if citizen_phone and not actor_scope(actor(request)).roles & CENTRE_ROLES:
         # An exact-phone filter would let anyone who sees masked numbers (138****5678) recover them by
         # trying the 10,000 middles: only the roles entitled to reveal the caller may search by phone.
-        raise PermissionDenied("只有话务、派单和督办人员可以按来电号码查询", fields={"citizen_phone": "无权按来电号码查询"})
+        raise PermissionDenied(_("只有话务、派单和督办人员可以按来电号码查询"), fields={"citizen_phone": _("无权按来电号码查询")})
     if accepted_from and accepted_to and accepted_from >= accepted_to:
-        raise ValidationFailed(fields={"accepted_to": "结束时间必须晚于开始时间"})
+        raise ValidationFailed(fields={"accepted_to": _("结束时间必须晚于开始时间")})
     filters = selectors.WorkOrderFilters(
         status=[str(s) for s in status] if status else None, channel=channel, kind=kind, urgency=urgency,
         category_code=category_code, area_code=area_code, lead_department_id=lead_department_id,
@@ -338,7 +339,7 @@ def work_order_dispatch_suggestion(request: HttpRequest, order_id: OrderId) -> d
     order = _visible(actor(request), order_id)
     suggestion = selectors.dispatch_suggest(category_id=order.category_id, area_path=order.area_path)
     if suggestion is None:
-        reason = "派单目录中没有匹配的规则，请手动选择承办单位" if order.category_id else "工单尚未分类，请先选择诉求分类"
+        reason = _("派单目录中没有匹配的规则，请手动选择承办单位") if order.category_id else _("工单尚未分类，请先选择诉求分类")
         return {"lead": None, "co": [], "reason": reason, "rule_id": None}
     return {"lead": _department(suggestion.lead), "co": [_department(d) for d in suggestion.co],
             "reason": suggestion.reason, "rule_id": suggestion.rule_id}
@@ -530,9 +531,9 @@ def kpis(
         first_of_next = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
         end = first_of_next - timedelta(days=1)
     if end < start:
-        raise ValidationFailed(fields={"end": "结束日期不能早于开始日期"})
+        raise ValidationFailed(fields={"end": _("结束日期不能早于开始日期")})
     if (end - start).days > 3660:
-        raise ValidationFailed(fields={"end": "统计区间不能超过 10 年"})
+        raise ValidationFailed(fields={"end": _("统计区间不能超过 10 年")})
     tz = timezone.get_current_timezone()
     rows = selectors.kpi_summary(
         actor=actor(request), start=datetime.combine(start, time.min, tzinfo=tz),

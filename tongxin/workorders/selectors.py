@@ -164,6 +164,21 @@ def department_overdue_queue(*, department_id: int, limit: int = 20, now: dateti
     )
 
 
+def work_order_counts_by_area(*, area_path: str | None, start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """(area id, count) of the counted work orders (status not in ``NOT_COUNTED``) accepted in [start, end)
+    whose area lies under ``area_path`` (every area when None): one grouped query, by the area id (an
+    integer groups faster than the path string); areas without orders are absent.
+
+    Unscoped, like ``department_overdue_queue``: for aggregate figures (grids' per-grid numbers) whose
+    callers have already decided which areas the actor may see. One prefix on ``area_path`` lets the
+    index serve it whatever the number of areas asked; the caller picks its areas from the rows."""
+    qs = WorkOrder.objects.filter(accepted_at__gte=start, accepted_at__lt=end)
+    if area_path:
+        qs = qs.filter(area_path__startswith=area_path)
+    rows = qs.exclude(status__in=NOT_COUNTED).values_list("area_id").annotate(n=Count("id")).order_by()
+    return [(area_id, n) for area_id, n in rows]
+
+
 def work_order_timeline(order: WorkOrder) -> list[WorkOrderEvent]:
     """The order's history, rebuilt from its append-only events alone."""
     return list(order.events.select_related("department").order_by("at", "id"))

@@ -8,7 +8,6 @@ the actor's role (409 / 403), validate the input (422), then change and record.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import select
@@ -19,12 +18,14 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.models import Department
 from tongxin.accounts.selectors import ActorScope, actor_scope
 from tongxin.core.datums import Datum, in_china_box, to_wgs84
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, require_text
+from tongxin.core.images import SNIFF_BYTES, image_reencode, sniff
 from tongxin.regions.models import Area
 from tongxin.regions.selectors import area_locate_id
 
@@ -80,12 +81,12 @@ def _choice(value: str | None, choices: Any, field: str, label: str, *, default:
         return default
     values = [member.value for member in choices]  # TextChoices and plain StrEnums (Datum) alike
     if value not in values:
-        raise ValidationFailed(fields={field: f"{label}「{value}」无效，可选：{'、'.join(values)}"})
+        raise ValidationFailed(fields={field: _("%(label)s「%(value)s」无效，可选：%(values)s") % {"label": label, "value": value, "values": _("、").join(values)}})
     return str(value)
 
 
 def _note(note: str | None) -> str:
-    return require_text(note, "note", max_chars=MAX_NOTE_CHARS, required=False, label="说明")
+    return require_text(note, "note", max_chars=MAX_NOTE_CHARS, required=False, label=_("说明"))
 
 
 def _locked(order_id: Any, actor: Any, *, version: int | None = None) -> tuple[WorkOrder, ActorScope]:
@@ -104,8 +105,8 @@ def _locked(order_id: Any, actor: Any, *, version: int | None = None) -> tuple[W
         raise NotFound()
     if version is not None and version != order.version:
         raise Conflict(
-            "该工单已被其他人处理（版本已变化），请刷新后重试",
-            code="stale_version", fields={"version": f"当前版本为 {order.version}，您提交的是 {version}"},
+            _("该工单已被其他人处理（版本已变化），请刷新后重试"),
+            code="stale_version", fields={"version": _("当前版本为 %(current)s，您提交的是 %(submitted)s") % {"current": order.version, "submitted": version}},
         )
     return order, scope
 
@@ -114,14 +115,17 @@ def _department(department_id: Any, field: str) -> Department:
     try:
         pk = int(department_id)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={field: "单位编号无效"}) from None
+        raise ValidationFailed(fields={field: _("单位编号无效")}) from None
     department = Department.objects.filter(pk=pk, active=True).first()
     if department is None:
-        raise ValidationFailed(fields={field: f"承办单位 {department_id} 不存在或已停用"})
+        raise ValidationFailed(fields={field: _("承办单位 %(department_id)s 不存在或已停用") % {"department_id": department_id}})
     return department
 
 
 def _notify_department(order: WorkOrder, department_id: int | None, kind: str, title: str, dedupe_key: str | None = None) -> None:
+    """Called inside the action's transaction, not on commit: the notifications commit with the action
+    or not at all, so a worker killed just after the commit cannot leave an order dispatched and its
+    department never told (found by bench/faults.py). Their SMS go through the outbox (sms_due)."""
     if department_id is None:
         return
     from tongxin.accounts.selectors import department_users
@@ -159,32 +163,32 @@ class Location:
 def _resolve_location(*, lat: Any, lng: Any, crs: str | None, area_code: str | None, cached: bool = False) -> Location:
     if (lat is None) != (lng is None):
         missing = "lng" if lng is None else "lat"
-        raise ValidationFailed(fields={missing: "经度和纬度必须同时提供"})
+        raise ValidationFailed(fields={missing: _("经度和纬度必须同时提供")})
     point: tuple[float, float] | None = None
     if lat is not None:
         try:
             flat, flng = float(lat), float(lng)
         except (TypeError, ValueError):
-            raise ValidationFailed(fields={"lat": "坐标必须是数字"}) from None
+            raise ValidationFailed(fields={"lat": _("坐标必须是数字")}) from None
         if not (math.isfinite(flat) and math.isfinite(flng)):
-            raise ValidationFailed(fields={"lat": "坐标必须是有限数字"})
-        datum = _choice(crs, Datum, "crs", "坐标系", default=Datum.WGS84) if not isinstance(crs, Datum) else crs
+            raise ValidationFailed(fields={"lat": _("坐标必须是有限数字")})
+        datum = _choice(crs, Datum, "crs", _("坐标系"), default=Datum.WGS84) if not isinstance(crs, Datum) else crs
         if not in_china_box(flng, flat):
-            raise ValidationFailed(fields={"lat": f"坐标 ({flng}, {flat}) 不在中国境内"})
+            raise ValidationFailed(fields={"lat": _("坐标 (%(flng)s, %(flat)s) 不在中国境内") % {"flng": flng, "flat": flat}})
         wlng, wlat = to_wgs84(flng, flat, datum)
         point = (round(wlng, 7), round(wlat, 7))
     area: Area | None = None
     if area_code:
         area = intake_area(code=str(area_code), cached=cached)
         if area is None:
-            raise ValidationFailed(fields={"area_code": f"区域代码 {area_code} 不存在"})
+            raise ValidationFailed(fields={"area_code": _("区域代码 %(area_code)s 不存在") % {"area_code": area_code}})
     elif point is not None:
         pk = area_locate_id(point[0], point[1])
         area = intake_area(pk=pk, cached=cached) if pk else None
     if area is None:
         area = intake_area(cached=cached)
     if area is None:
-        raise ValidationFailed(fields={"area_code": "系统尚未配置区域，请先导入区划"})
+        raise ValidationFailed(fields={"area_code": _("系统尚未配置区域，请先导入区划")})
     return Location(lat=point[1] if point else None, lng=point[0] if point else None, area=area)
 
 
@@ -207,34 +211,34 @@ def _intake_prepare(
 ) -> _Intake:
     """Validation and permission checks of intake, in their documented order; reads only."""
     scope = actor_scope(actor)
-    channel = _choice(channel, Channel, "channel", "渠道")
-    kind = _choice(kind, Kind, "kind", "诉求类型")
-    urgency = _choice(urgency, Urgency, "urgency", "紧急程度", default=Urgency.NORMAL)
-    content = require_text(content, "content", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="诉求内容")
-    title = require_text(title, "title", max_chars=200, required=False, label="标题")
-    address = require_text(address, "address", max_chars=300, required=False, label="地址")
-    external_id = require_text(external_id, "external_id", max_chars=64, required=False, label="外部编号")
+    channel = _choice(channel, Channel, "channel", _("渠道"))
+    kind = _choice(kind, Kind, "kind", _("诉求类型"))
+    urgency = _choice(urgency, Urgency, "urgency", _("紧急程度"), default=Urgency.NORMAL)
+    content = require_text(content, "content", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label=_("诉求内容"))
+    title = require_text(title, "title", max_chars=200, required=False, label=_("标题"))
+    address = require_text(address, "address", max_chars=300, required=False, label=_("地址"))
+    external_id = require_text(external_id, "external_id", max_chars=64, required=False, label=_("外部编号"))
     category = None
     if category_code:
         category = intake_category(str(category_code), cached=cached)
         if category is None:
-            raise ValidationFailed(fields={"category_code": f"分类 {category_code} 不存在或已停用"})
+            raise ValidationFailed(fields={"category_code": _("分类 %(category_code)s 不存在或已停用") % {"category_code": category_code}})
     if anonymous:
         citizen_name, citizen_phone = "", ""
-    citizen_name = require_text(citizen_name, "citizen_name", max_chars=60, required=False, label="诉求人姓名")
+    citizen_name = require_text(citizen_name, "citizen_name", max_chars=60, required=False, label=_("诉求人姓名"))
     citizen_phone = (citizen_phone or "").strip().replace(" ", "")
     if citizen_phone and not PHONE_RE.match(citizen_phone):
-        raise ValidationFailed(fields={"citizen_phone": "电话号码格式不正确"})
+        raise ValidationFailed(fields={"citizen_phone": _("电话号码格式不正确")})
     location = _resolve_location(lat=lat, lng=lng, crs=crs, area_code=area_code, cached=cached)
     role = scope.area_role_covers(CREATE_ROLES, location.area.path)
     if role is None and not scope.is_admin:
         if not scope.roles & CREATE_ROLES:
-            raise PermissionDenied("您的角色不能受理诉求")
-        raise ValidationFailed(fields={"area_code": "该位置不在您的管辖范围内"})
+            raise PermissionDenied(_("您的角色不能受理诉求"))
+        raise ValidationFailed(fields={"area_code": _("该位置不在您的管辖范围内")})
     if role == Role.GRID_WORKER and channel != Channel.GRID:
-        raise ValidationFailed(fields={"channel": "网格员上报的渠道必须为 grid"})
+        raise ValidationFailed(fields={"channel": _("网格员上报的渠道必须为 grid")})
     if role == Role.MEDIATOR and channel != Channel.WALK_IN:
-        raise ValidationFailed(fields={"channel": "调解员转办的渠道必须为 walk_in"})
+        raise ValidationFailed(fields={"channel": _("调解员转办的渠道必须为 walk_in")})
     now = accepted_at or timezone.now()
     order = WorkOrder(
         number="", channel=channel, kind=kind, urgency=urgency, status=Status.ACCEPTED, title=title,
@@ -366,7 +370,7 @@ def _cheap_health_check(db: Any) -> None:
 
         if conn.closed or conn.pgconn.status != ConnStatus.OK or conn.info.transaction_status != TransactionStatus.IDLE:
             return
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        readable, _writable, _errored = select.select([conn.fileno()], [], [], 0)
     except Exception:
         return
     if not readable:
@@ -486,7 +490,7 @@ def _departments_from(lead_department_id: Any, co_department_ids: list[Any] | No
     if lead_department_id in (None, ""):
         suggestion = dispatch_suggest(category_id=order.category_id, area_path=order.area_path)
         if suggestion is None:
-            raise ValidationFailed(fields={"lead_department_id": "派单目录中没有匹配的承办单位，请手动选择"})
+            raise ValidationFailed(fields={"lead_department_id": _("派单目录中没有匹配的承办单位，请手动选择")})
         lead = suggestion.lead
         co = list(suggestion.co) if co_department_ids is None else []
     else:
@@ -495,7 +499,7 @@ def _departments_from(lead_department_id: Any, co_department_ids: list[Any] | No
     for index, pk in enumerate(co_department_ids or []):
         department = _department(pk, f"co_department_ids[{index}]")
         if department.pk == lead.pk:
-            raise ValidationFailed(fields={f"co_department_ids[{index}]": "协办单位不能与主办单位相同"})
+            raise ValidationFailed(fields={f"co_department_ids[{index}]": _("协办单位不能与主办单位相同")})
         if department not in co:
             co.append(department)
     return lead, co
@@ -510,14 +514,14 @@ def work_order_dispatch(
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.DISPATCH, scope)
     if order.category_id is None:
-        raise ValidationFailed(fields={"category_code": "派单前必须选择诉求分类"})
+        raise ValidationFailed(fields={"category_code": _("派单前必须选择诉求分类")})
     lead, co = _departments_from(lead_department_id, co_department_ids, order)
     now = timezone.now()
     _assign(order, lead, co, now)
     apply_transition(order, Action.DISPATCH, actor=actor, role=role, transition=transition, note=_note(note),
                      data={"lead_department_id": lead.pk, "co_department_ids": [d.pk for d in co]},
                      department_id=lead.pk, at=now, update_fields=ASSIGN_FIELDS)
-    transaction.on_commit(lambda: _notify_department(order, lead.pk, "dispatched", f"新工单 {order.number} 待签收"))
+    _notify_department(order, lead.pk, "dispatched", f"新工单 {order.number} 待签收")
     return order
 
 
@@ -537,7 +541,7 @@ def work_order_reassign(
                      data={"lead_department_id": lead.pk, "previous_department_id": previous,
                            "co_department_ids": [d.pk for d in co]},
                      department_id=lead.pk, at=now, update_fields=ASSIGN_FIELDS)
-    transaction.on_commit(lambda: _notify_department(order, lead.pk, "dispatched", f"改派工单 {order.number} 待签收"))
+    _notify_department(order, lead.pk, "dispatched", f"改派工单 {order.number} 待签收")
     return order
 
 
@@ -546,12 +550,12 @@ def work_order_force_dispatch(*, order_id: Any, actor: Any, note: str, version: 
     """强制派单: the centre insists the returning department handles it; the clocks restart."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.FORCE_DISPATCH, scope)
-    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="强制派单理由")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=_("强制派单理由"))
     returned = (
         WorkOrderAssignment.objects.filter(order=order, role=AssignmentRole.LEAD).order_by("-assigned_at", "-id").first()
     )
     if returned is None:
-        raise Conflict("该工单没有可强制派回的单位")
+        raise Conflict(_("该工单没有可强制派回的单位"))
     co = [a.department for a in WorkOrderAssignment.objects.filter(order=order, role=AssignmentRole.CO, assigned_at=returned.assigned_at)]
     now = timezone.now()
     _assign(order, returned.department, co, now)
@@ -559,14 +563,14 @@ def work_order_force_dispatch(*, order_id: Any, actor: Any, note: str, version: 
                      data={"lead_department_id": returned.department_id}, department_id=returned.department_id,
                      at=now, update_fields=ASSIGN_FIELDS)
     dept_id = returned.department_id
-    transaction.on_commit(lambda: _notify_department(order, dept_id, "force_dispatched", f"工单 {order.number} 被强制派回，请签收办理"))
+    _notify_department(order, dept_id, "force_dispatched", f"工单 {order.number} 被强制派回，请签收办理")
     return order
 
 
 def _lead_assignment(order: WorkOrder) -> WorkOrderAssignment:
     assignment = WorkOrderAssignment.objects.filter(order=order, role=AssignmentRole.LEAD, active=True).first()
     if assignment is None:  # the table guarantees a lead in these states; this is a broken invariant
-        raise Conflict("工单缺少主办单位")
+        raise Conflict(_("工单缺少主办单位"))
     return assignment
 
 
@@ -591,8 +595,8 @@ def work_order_return(*, order_id: Any, actor: Any, reason: str, note: str, vers
     """退单: the lead department declines, with a reason from the list and an explanation."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.RETURN, scope)
-    reason = _choice(reason, ReturnReason, "reason", "退单原因")
-    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="退单说明")
+    reason = _choice(reason, ReturnReason, "reason", _("退单原因"))
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=_("退单说明"))
     now = timezone.now()
     assignment = _lead_assignment(order)
     assignment.returned_at, assignment.return_reason, assignment.active = now, reason, False
@@ -614,18 +618,18 @@ def work_order_request_extension(
     """申请延期: only before the completion deadline, to a later date, one pending request at a time."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.REQUEST_EXTENSION, scope)
-    reason = require_text(reason, "reason", max_chars=MAX_NOTE_CHARS, label="延期理由")
+    reason = require_text(reason, "reason", max_chars=MAX_NOTE_CHARS, label=_("延期理由"))
     now = timezone.now()
     if not isinstance(requested_due_at, datetime) or timezone.is_naive(requested_due_at):
-        raise ValidationFailed(fields={"requested_due_at": "请提供带时区的日期时间"})
+        raise ValidationFailed(fields={"requested_due_at": _("请提供带时区的日期时间")})
     if order.due_at is None or now >= order.due_at:
-        raise Conflict("已超过办结期限，不能再申请延期", code="deadline_passed")
+        raise Conflict(_("已超过办结期限，不能再申请延期"), code="deadline_passed")
     if requested_due_at <= order.due_at:
-        raise ValidationFailed(fields={"requested_due_at": "申请的期限必须晚于当前办结期限"})
+        raise ValidationFailed(fields={"requested_due_at": _("申请的期限必须晚于当前办结期限")})
     if requested_due_at > order.due_at + timedelta(days=90):
-        raise ValidationFailed(fields={"requested_due_at": "单次延期不能超过 90 天"})
+        raise ValidationFailed(fields={"requested_due_at": _("单次延期不能超过 90 天")})
     if ExtensionRequest.objects.filter(order=order, status=ExtensionStatus.PENDING).exists():
-        raise Conflict("已有待审批的延期申请", code="extension_pending")
+        raise Conflict(_("已有待审批的延期申请"), code="extension_pending")
     request = ExtensionRequest.objects.create(
         order=order, department_id=order.lead_department_id, requested_by=actor, requested_at=now,
         previous_due_at=order.due_at, requested_due_at=requested_due_at, reason=reason,
@@ -646,10 +650,10 @@ def work_order_decide_extension(
     transition, role = check_transition(order, action, scope)
     request = ExtensionRequest.objects.select_for_update().filter(order=order, status=ExtensionStatus.PENDING).first()
     if request is None:
-        raise Conflict("没有待审批的延期申请", code="no_pending_extension")
+        raise Conflict(_("没有待审批的延期申请"), code="no_pending_extension")
     note = _note(note)
     if not approve and not note:
-        raise ValidationFailed(fields={"note": "驳回延期必须说明理由"})
+        raise ValidationFailed(fields={"note": _("驳回延期必须说明理由")})
     now = timezone.now()
     request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.DENIED
     request.decided_by, request.decided_at, request.decision_note = actor, now, note
@@ -676,7 +680,7 @@ def work_order_remind(*, order_id: Any, actor: Any, note: str = "", version: int
     apply_transition(order, Action.REMIND, actor=actor, role=role, transition=transition, note=_note(note),
                      department_id=order.lead_department_id)
     dept = order.lead_department_id
-    transaction.on_commit(lambda: _notify_department(order, dept, "remind", f"催办：工单 {order.number}"))
+    _notify_department(order, dept, "remind", f"催办：工单 {order.number}")
     return order
 
 
@@ -685,11 +689,11 @@ def work_order_supervise(*, order_id: Any, actor: Any, note: str, version: int |
     """督办: a formal supervision notice with its text."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.SUPERVISE, scope)
-    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="督办意见")
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=_("督办意见"))
     apply_transition(order, Action.SUPERVISE, actor=actor, role=role, transition=transition, note=note,
                      department_id=order.lead_department_id)
     dept = order.lead_department_id
-    transaction.on_commit(lambda: _notify_department(order, dept, "supervise", f"督办：工单 {order.number}"))
+    _notify_department(order, dept, "supervise", f"督办：工单 {order.number}")
     return order
 
 
@@ -698,16 +702,16 @@ def work_order_co_reply(*, order_id: Any, actor: Any, text: str, version: int | 
     """协办答复: a co-handling department reports its part to the lead (not to the citizen)."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.CO_REPLY, scope)
-    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="协办答复")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label=_("协办答复"))
     mine = set(scope.department_roles.get(Role.HANDLER, ()))
     assignment = (
         WorkOrderAssignment.objects.select_for_update()
         .filter(order=order, role=AssignmentRole.CO, active=True, department_id__in=mine).first()
     )
     if assignment is None:
-        raise PermissionDenied("您所在单位不是该工单的协办单位")
+        raise PermissionDenied(_("您所在单位不是该工单的协办单位"))
     if assignment.replied_at is not None:
-        raise Conflict("本单位已提交协办答复", code="already_replied")
+        raise Conflict(_("本单位已提交协办答复"), code="already_replied")
     now = timezone.now()
     assignment.replied_at, assignment.reply_text = now, text
     assignment.save(update_fields=["replied_at", "reply_text"])
@@ -722,11 +726,11 @@ def _attachments(order: WorkOrder, attachment_ids: list[Any] | None) -> list[int
         try:
             ids.append(int(value))
         except (TypeError, ValueError):
-            raise ValidationFailed(fields={f"attachment_ids[{index}]": "附件编号无效"}) from None
+            raise ValidationFailed(fields={f"attachment_ids[{index}]": _("附件编号无效")}) from None
     found = set(Attachment.objects.filter(order=order, pk__in=ids).values_list("pk", flat=True))
     for index, pk in enumerate(ids):
         if pk not in found:
-            raise ValidationFailed(fields={f"attachment_ids[{index}]": f"附件 {pk} 不属于该工单"})
+            raise ValidationFailed(fields={f"attachment_ids[{index}]": _("附件 %(pk)s 不属于该工单") % {"pk": pk}})
     return ids
 
 
@@ -737,13 +741,13 @@ def work_order_reply(
     """办结答复: the lead reports the result to the citizen; every co-handler must have replied first."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.REPLY, scope)
-    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label=_("答复内容"))
     pending = WorkOrderAssignment.objects.filter(
         order=order, role=AssignmentRole.CO, active=True, replied_at__isnull=True
     ).select_related("department")
     if pending:
         names = "、".join(a.department.name for a in pending)
-        raise Conflict(f"协办单位尚未答复：{names}", code="co_handlers_pending")
+        raise Conflict(_("协办单位尚未答复：%(names)s") % {"names": names}, code="co_handlers_pending")
     ids = _attachments(order, attachment_ids)
     now = timezone.now()
     order.reply_text, order.replied_at = text, now
@@ -761,7 +765,7 @@ def work_order_resolve_on_call(
     lead, so the order is called back and counted like any other."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.RESOLVE_ON_CALL, scope)
-    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="答复内容")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label=_("答复内容"))
     from tongxin.accounts.choices import DepartmentKind
 
     centre = Department.objects.filter(kind=DepartmentKind.CENTRE, active=True).order_by("id").first()
@@ -777,11 +781,11 @@ def work_order_resolve_on_call(
 # --- callback and redo --------------------------------------------------------------------------
 
 def _callback_fields(satisfaction: str, cause: str | None) -> tuple[str, str]:
-    satisfaction = _choice(satisfaction, Satisfaction, "satisfaction", "满意度")
+    satisfaction = _choice(satisfaction, Satisfaction, "satisfaction", _("满意度"))
     if satisfaction == Satisfaction.UNSATISFIED:
-        cause = _choice(cause, UnsatisfiedCause, "cause", "不满意原因")
+        cause = _choice(cause, UnsatisfiedCause, "cause", _("不满意原因"))
     elif cause:
-        raise ValidationFailed(fields={"cause": "只有不满意时才填写原因"})
+        raise ValidationFailed(fields={"cause": _("只有不满意时才填写原因")})
     return satisfaction, cause or ""
 
 
@@ -814,10 +818,10 @@ def work_order_redo(
     transition, role = check_transition(order, Action.REDO, scope)
     satisfaction, cause = _callback_fields(Satisfaction.UNSATISFIED, cause)
     if cause not in DEPARTMENT_CONTROLLABLE_CAUSES:
-        raise ValidationFailed(fields={"cause": "该原因不属于承办单位可控原因，不能重办，请直接回访办结"})
-    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label="重办理由")
+        raise ValidationFailed(fields={"cause": _("该原因不属于承办单位可控原因，不能重办，请直接回访办结")})
+    note = require_text(note, "note", max_chars=MAX_NOTE_CHARS, label=_("重办理由"))
     if order.lead_department_id is None:
-        raise Conflict("工单没有主办单位，不能重办")
+        raise Conflict(_("工单没有主办单位，不能重办"))
     now = timezone.now()
     order.satisfaction, order.unsatisfied_cause, order.callback_at, order.closed_at = satisfaction, cause, now, now
     lead = Department.objects.get(pk=order.lead_department_id)
@@ -848,7 +852,7 @@ def work_order_redo(
                            "redo_order_number": redo.number},
                      department_id=order.lead_department_id, at=now,
                      update_fields=["satisfaction", "unsatisfied_cause", "callback_at", "closed_at"])
-    transaction.on_commit(lambda: _notify_department(redo, lead.pk, "redo", f"重办工单 {redo.number} 待签收"))
+    _notify_department(redo, lead.pk, "redo", f"重办工单 {redo.number} 待签收")
     return redo
 
 
@@ -862,14 +866,14 @@ def work_order_merge(*, order_id: Any, actor: Any, into_id: Any, note: str = "",
     try:
         into_pk = int(into_id)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"into_id": "目标工单编号无效"}) from None
+        raise ValidationFailed(fields={"into_id": _("目标工单编号无效")}) from None
     if into_pk == order.pk:
-        raise ValidationFailed(fields={"into_id": "不能并入自身"})
+        raise ValidationFailed(fields={"into_id": _("不能并入自身")})
     original = work_orders_visible_to(actor).select_for_update().filter(pk=into_pk).first()
     if original is None:
-        raise ValidationFailed(fields={"into_id": "目标工单不存在或不在您的管辖范围内"})
+        raise ValidationFailed(fields={"into_id": _("目标工单不存在或不在您的管辖范围内")})
     if original.status in {Status.MERGED, Status.WITHDRAWN, Status.INVALID, Status.TRANSFERRED}:
-        raise ValidationFailed(fields={"into_id": f"目标工单状态为「{Status(original.status).label}」，不能并入"})
+        raise ValidationFailed(fields={"into_id": _("目标工单状态为「%(status)s」，不能并入") % {"status": Status(original.status).label}})
     now = timezone.now()
     order.merged_into = original
     WorkOrderAssignment.objects.filter(order=order, active=True).update(active=False)
@@ -901,19 +905,19 @@ def _set_aside(action: Action, *, order_id: Any, actor: Any, note: str, version:
 @transaction.atomic
 def work_order_withdraw(*, order_id: Any, actor: Any, note: str, version: int | None = None) -> WorkOrder:
     """撤单: the citizen withdraws the request."""
-    return _set_aside(Action.WITHDRAW, order_id=order_id, actor=actor, note=note, version=version, label="撤单原因")
+    return _set_aside(Action.WITHDRAW, order_id=order_id, actor=actor, note=note, version=version, label=_("撤单原因"))
 
 
 @transaction.atomic
 def work_order_mark_invalid(*, order_id: Any, actor: Any, note: str, version: int | None = None) -> WorkOrder:
     """无效: not a real request (a prank, a silent call, an advertisement)."""
-    return _set_aside(Action.MARK_INVALID, order_id=order_id, actor=actor, note=note, version=version, label="无效原因")
+    return _set_aside(Action.MARK_INVALID, order_id=order_id, actor=actor, note=note, version=version, label=_("无效原因"))
 
 
 @transaction.atomic
 def work_order_transfer_police(*, order_id: Any, actor: Any, note: str, version: int | None = None) -> WorkOrder:
     """转110: a police matter, recorded as transferred to 110."""
-    return _set_aside(Action.TRANSFER_POLICE, order_id=order_id, actor=actor, note=note, version=version, label="转警说明")
+    return _set_aside(Action.TRANSFER_POLICE, order_id=order_id, actor=actor, note=note, version=version, label=_("转警说明"))
 
 
 @transaction.atomic
@@ -922,8 +926,8 @@ def work_order_comment(*, order_id: Any, actor: Any, text: str, source: str = ""
     as an Open311 client). The status does not change; the department sees it in the timeline."""
     order, scope = _locked(order_id, actor, version=version)
     transition, role = check_transition(order, Action.COMMENT, scope)
-    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label="补充说明")
-    source = require_text(source, "source", max_chars=40, required=False, label="来源")
+    text = require_text(text, "text", max_chars=settings.TONGXIN_MAX_CONTENT_CHARS, label=_("补充说明"))
+    source = require_text(source, "source", max_chars=40, required=False, label=_("来源"))
     apply_transition(order, Action.COMMENT, actor=actor, role=role, transition=transition, note=text,
                      data={"source": source} if source else {}, department_id=order.lead_department_id)
     return order
@@ -933,56 +937,19 @@ def work_order_comment(*, order_id: Any, actor: Any, text: str, source: str = ""
 
 ALLOWED_CONTENT_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"}
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-_MAGIC = [
-    (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"),
-]
-
-
-def _sniff(head: bytes) -> str | None:
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 MAX_ATTACHMENT_PIXELS = 40_000_000  # 40 megapixels: any phone photo; a decompression bomb claims far more
 
 
-def _reencode_image(upload: Any, content_type: str) -> tuple[Any, str]:
-    """Decode the image with Pillow (after checking its claimed size, so a decompression bomb is refused
-    before any pixel is allocated) and store our own encoding of its pixels: whatever else rode in the
-    bytes (a script appended to a JPEG, metadata, EXIF location) is gone. Animated GIFs become their
-    first frame as PNG."""
+def _reencode_image(upload: Any) -> tuple[Any, str]:
+    """Our own encoding of the image's pixels (tongxin.core.images: the claimed size checked before any
+    pixel is allocated, EXIF orientation applied): whatever else rode in the bytes (a script appended to
+    a JPEG, metadata, EXIF location) is gone. JPEG and WebP stay so; PNG and GIF (its first frame)
+    become PNG."""
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
-    bad = ValidationFailed(fields={"file": "图片无法识别或已损坏"})
-    try:
-        with Image.open(upload) as image:
-            if image.width * image.height > MAX_ATTACHMENT_PIXELS:
-                raise ValidationFailed(fields={"file": f"图片尺寸过大（超过 {MAX_ATTACHMENT_PIXELS // 1_000_000} 百万像素）"})
-            image.load()
-            image = ImageOps.exif_transpose(image) or image
-            out = io.BytesIO()
-            if content_type == "image/jpeg":
-                image.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
-            elif content_type == "image/webp":
-                image.save(out, "WEBP", quality=90)
-            else:
-                if image.mode not in {"1", "L", "LA", "P", "RGB", "RGBA"}:
-                    image = image.convert("RGBA")
-                image.save(out, "PNG", optimize=True)
-                content_type = "image/png"
-    except ValidationFailed:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        raise bad from exc
-    finally:
-        upload.seek(0)
-    return SimpleUploadedFile("image", out.getvalue(), content_type=content_type), content_type
+    image = image_reencode(upload, field="file", label=_("图片附件"), max_pixels=MAX_ATTACHMENT_PIXELS,
+                           output="same", quality=90, optimize=True)
+    return SimpleUploadedFile("image", image.data, content_type=image.content_type), image.content_type
 
 
 @transaction.atomic
@@ -998,24 +965,24 @@ def attachment_add(*, order_id: Any, actor: Any, upload: Any) -> Attachment:
             order=order, active=True, department_id__in=scope.department_roles.get(Role.HANDLER, ())
         ).exists()
     ):
-        raise PermissionDenied("您的角色不能为该工单添加附件")
+        raise PermissionDenied(_("您的角色不能为该工单添加附件"))
     if order.status in TERMINAL_STATUSES:
-        raise Conflict("工单已结束，不能再添加附件")
+        raise Conflict(_("工单已结束，不能再添加附件"))
     if upload is None:
-        raise ValidationFailed(fields={"file": "请选择文件"})
+        raise ValidationFailed(fields={"file": _("请选择文件")})
     if upload.size > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(fields={"file": f"文件不能超过 {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"})
-    head = upload.read(16)
+        raise ValidationFailed(fields={"file": _("文件不能超过 %(mb)s MB") % {"mb": MAX_ATTACHMENT_BYTES // (1024 * 1024)}})
+    head = upload.read(SNIFF_BYTES)
     upload.seek(0)
-    content_type = _sniff(head)
+    content_type = sniff(head)
     if content_type not in ALLOWED_CONTENT_TYPES:
-        raise ValidationFailed(fields={"file": "只接受 JPEG、PNG、GIF、WebP 图片或 PDF 文件"})
+        raise ValidationFailed(fields={"file": _("只接受 JPEG、PNG、GIF、WebP 图片或 PDF 文件")})
     import secrets
 
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "application/pdf": "pdf"}
     original_name = (getattr(upload, "name", "") or "file")[-200:]
     if content_type != "application/pdf":
-        upload, content_type = _reencode_image(upload, content_type)
+        upload, content_type = _reencode_image(upload)
     upload.name = f"{secrets.token_hex(16)}.{ext[content_type]}"
     return Attachment.objects.create(
         order=order, file=upload, name=original_name, content_type=content_type, size=upload.size,

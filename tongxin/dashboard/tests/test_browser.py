@@ -31,8 +31,8 @@ def _more_orders(world) -> None:
 
 
 def _drawn(page) -> None:
-    page.wait_for_function("document.querySelector('#trend-chart canvas') !== null")
-    page.wait_for_function("(() => { const c = document.querySelector('#map-chart canvas'); return c !== null; })()")
+    page.wait_for_function("() => document.querySelector('#trend-chart canvas') !== null")
+    page.wait_for_function("() => (() => { const c = document.querySelector('#map-chart canvas'); return c !== null; })()")
     page.wait_for_timeout(800)  # ECharts' entry animation
 
 

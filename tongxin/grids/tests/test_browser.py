@@ -42,7 +42,7 @@ def _photo(colour=(30, 120, 200)) -> dict:
 
 
 def _located(page) -> None:
-    page.wait_for_function("document.querySelector('[data-locate]') && document.querySelector('[data-locate]').dataset.located === '1'")
+    page.wait_for_function("() => document.querySelector('[data-locate]') && document.querySelector('[data-locate]').dataset.located === '1'")
 
 
 def _fits(page) -> None:
@@ -54,7 +54,7 @@ def _fake_classifier(*, text: str, title: str = "", threshold: float | None = No
 
 
 def test_patrol_report_settle_raise_and_route(phone, browser_page, login_as, world, monkeypatch):
-    monkeypatch.setattr("tongxin.grids.views.classify", _fake_classifier)
+    monkeypatch.setattr("tongxin.web.chips.classify", _fake_classifier)  # the chips of both pages
     page = phone
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -72,7 +72,7 @@ def test_patrol_report_settle_raise_and_route(phone, browser_page, login_as, wor
     for lat, lng in ((37.104, 107.106), (37.112, 107.108)):
         page.context.set_geolocation({"latitude": lat, "longitude": lng, "accuracy": 8})
         page.click("[data-locate-again]")
-        page.wait_for_function(f"document.querySelector('input[name=lat]').value.startsWith('{lat}')")
+        page.wait_for_function(f"() => document.querySelector('input[name=lat]').value.startsWith('{lat}')")
         page.click("[data-checkin]")
         page.wait_for_selector(".g-msg")
         assert "已打卡" in page.inner_text(".g-messages")

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tongxin.grids import services
 from tongxin.grids.models import FieldReport, Patrol
+from tongxin.testing import parse_matrix
 
 from .conftest import jpeg
 from .test_permission_matrix import ROLES, counts
@@ -44,18 +45,7 @@ POST /grid/opinions/new/                          | 404  404  404  404  404  404
 """
 
 
-def _parse() -> dict[str, dict[str, int]]:
-    matrix = {}
-    for line in PAGE_MATRIX_TEXT.strip().splitlines()[1:]:
-        page, cells = line.split("|")
-        method, pattern = page.split()
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        matrix[f"{method} {pattern}"] = dict(zip(ROLES, statuses, strict=True))
-    return matrix
-
-
-PAGE_MATRIX = _parse()
+PAGE_MATRIX = parse_matrix(PAGE_MATRIX_TEXT, ROLES)
 MISSING = 2_000_000_000
 
 # (url, POST data) from (world, patrol, report).

@@ -19,6 +19,7 @@ import pytest
 from tongxin.core.models import AuditEvent
 from tongxin.grids import services
 from tongxin.grids.models import FieldReport, Opinion, Patrol, PatrolCheckin
+from tongxin.testing import parse_matrix
 from tongxin.workorders.models import WorkOrder
 from tongxin.workorders.tests.test_api import (
     _fast_password_hashing,  # noqa: F401 - autouse fixture
@@ -47,18 +48,7 @@ GET  /grids/numbers                               | 404  404  200  404  404  404
 """
 
 
-def _parse() -> dict[str, dict[str, int]]:
-    matrix = {}
-    for line in MATRIX_TEXT.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        matrix[f"{method} {path}"] = dict(zip(ROLES, statuses, strict=True))
-    return matrix
-
-
-MATRIX = _parse()
+MATRIX = parse_matrix(MATRIX_TEXT, ROLES)
 
 
 @dataclass

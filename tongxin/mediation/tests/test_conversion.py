@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tongxin.mediation import services
+from tongxin.mediation import personal, services
 from tongxin.mediation.choices import Action, Source, Status
 from tongxin.mediation.models import CaseWorkOrderLink
 from tongxin.workorders.models import WorkOrderEvent
@@ -27,7 +27,7 @@ def test_work_order_converts_into_case(mw):
     assert case.source == Source.HOTLINE and case.source_work_order == order and case.status == Status.RECEIVED
     assert case.owner_org == mw.community and case.area == mw.w.community_a
     party = case.parties.get()
-    assert (party.name, party.phone) == ("王五", "13700001234")
+    assert (party.name, personal.party_phone(party), party.phone_masked) == ("王五", "13700001234", "137****1234")
     assert CaseWorkOrderLink.objects.get(case=case).direction == "from_order"
     receive = case.events.get(action=Action.RECEIVE)
     assert receive.data["work_order"] == order.number

@@ -35,7 +35,7 @@ from tongxin.residents import services as rs
 from tongxin.residents.choices import CodeKind
 from tongxin.residents.services import LoginResult
 from tongxin.residents.session import COOKIE, session_start
-from tongxin.testing import World
+from tongxin.testing import World, parse_matrix
 
 from .conftest import Estate, make_estate, open_topic, topic_input
 from .test_api import body
@@ -67,20 +67,7 @@ POST /residents/topics/{topic_id}/vote           | 401  401  401  401  401  401 
 """
 
 
-def parse(text: str) -> dict[str, dict[str, int]]:
-    matrix: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        statuses = [int(cell) for cell in cells.split()]
-        assert len(statuses) == len(COLUMNS), line
-        key = f"{method} {path}"
-        assert key not in matrix, f"duplicate row {key}"
-        matrix[key] = dict(zip(COLUMNS, statuses, strict=True))
-    return matrix
-
-
-MATRIX = parse(MATRIX_TEXT)
+MATRIX = parse_matrix(MATRIX_TEXT, COLUMNS)
 
 # Cells that reveal a permission bug: (endpoint, column) → the reason; the cell keeps its expected value
 # and is marked xfail(strict=True) until the app is fixed.

@@ -3,12 +3,8 @@ connection, released together by a barrier. Skipped on SQLite (set DATABASE_URL 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection
 
 from tongxin.core.errors import Conflict
 from tongxin.core.models import AuditEvent
@@ -16,6 +12,7 @@ from tongxin.participation import services
 from tongxin.participation.choices import Event
 from tongxin.participation.models import Elector, Option, Participation, ParticipationChoice
 from tongxin.residents.models import Resident
+from tongxin.testing import run_together
 
 from .conftest import make_estate, open_topic, option_id, topic_input
 
@@ -26,30 +23,6 @@ pytestmark = [
 ]
 
 CLIENTS = 12
-
-
-def run_together(calls: list[Callable[[], Any]], timeout: float = 60) -> list[tuple[str, Any]]:
-    """Each call in its own thread and connection, all released at once: ("ok", value) / ("error", exc)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("missing", None)] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=timeout)
-            results[index] = ("ok", call())
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def _resident(pk: int) -> Resident:

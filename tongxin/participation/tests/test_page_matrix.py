@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from tongxin.participation.models import Topic
+from tongxin.testing import parse_matrix
 
 from .test_api_matrix import COLUMNS, CSRF, MISSING, Scene, client_for, fingerprint, make_scene, topic_in
 
@@ -50,20 +51,7 @@ POST /r/topics/<int:pk>/                     | 401  401  401  401  401  401  401
 """
 
 
-def parse(text: str) -> dict[str, dict[str, int]]:
-    matrix: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        page, cells = line.split("|")
-        method, pattern = page.split()
-        statuses = [int(cell) for cell in cells.split()]
-        assert len(statuses) == len(COLUMNS), line
-        key = f"{method} {pattern}"
-        assert key not in matrix, f"duplicate row {key}"
-        matrix[key] = dict(zip(COLUMNS, statuses, strict=True))
-    return matrix
-
-
-PAGE_MATRIX = parse(PAGE_MATRIX_TEXT)
+PAGE_MATRIX = parse_matrix(PAGE_MATRIX_TEXT, COLUMNS)
 
 # Cells that reveal a permission bug: (page, column) → the reason; xfail(strict=True) until fixed.
 KNOWN_BUGS: dict[tuple[str, str], str] = {}

@@ -16,7 +16,7 @@ from tongxin.points.models import Account, Item, Redemption, Signup
 from tongxin.points.selectors import ledger_verify
 from tongxin.residents import services as resident_services
 from tongxin.residents.models import Resident
-from tongxin.workorders.tests.test_concurrency_pg import run_together
+from tongxin.testing import run_together
 
 pytestmark = [
     pytest.mark.postgres,

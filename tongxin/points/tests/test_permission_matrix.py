@@ -17,7 +17,7 @@ from django.utils import timezone
 from tongxin.core.models import AuditEvent
 from tongxin.points import services
 from tongxin.points.models import Redemption
-from tongxin.testing import PASSWORD
+from tongxin.testing import PASSWORD, parse_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +39,7 @@ GET  /points/activities/{id}/                | 404  404  404  200  404  404  200
 """
 
 
-def parse(text: str) -> dict[str, dict[str, int]]:
-    rows: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        rows[" ".join(endpoint.split())] = dict(zip(ROLES, statuses, strict=True))
-    return rows
-
-
-MATRIX = parse(MATRIX_TEXT)
+MATRIX = parse_matrix(MATRIX_TEXT, ROLES)
 CELLS = [(endpoint, role) for endpoint in MATRIX for role in ROLES]
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tongxin.points import services
 from tongxin.points.models import Appeal, Entry, PendingAward, Redemption, Rule, Signup
-from tongxin.testing import PASSWORD
+from tongxin.testing import PASSWORD, parse_matrix
 
 from .conftest import sign_in_resident
 
@@ -50,18 +50,8 @@ POST /points/activities/<int:pk>/signups/<int:signup_pk>/confirm/      | 404  40
 """
 
 
-def _parse(text: str, columns: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    rows: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        key, cells = line.split("|")
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(columns), line
-        rows[" ".join(key.split())] = dict(zip(columns, statuses, strict=True))
-    return rows
-
-
-RESIDENT_MATRIX = _parse(RESIDENT_MATRIX_TEXT, PEOPLE)
-STAFF_MATRIX = _parse(STAFF_MATRIX_TEXT, ROLES)
+RESIDENT_MATRIX = parse_matrix(RESIDENT_MATRIX_TEXT, PEOPLE)
+STAFF_MATRIX = parse_matrix(STAFF_MATRIX_TEXT, ROLES)
 MATRIX = {**RESIDENT_MATRIX, **STAFF_MATRIX}  # read by tests/test_security_page_matrix.py
 
 

@@ -21,6 +21,7 @@ from tongxin.core.models import AuditEvent
 from tongxin.regions.choices import GridDuty
 from tongxin.regions.models import GridMember
 from tongxin.regions.services import grid_member_assign
+from tongxin.testing import parse_matrix
 from tongxin.workorders.tests.test_api import (
     _fast_password_hashing,  # noqa: F401 - autouse fixture
     api_routes,
@@ -40,18 +41,7 @@ GET  /regions/my-grids                            | 200  200  200  200  200  200
 """
 
 
-def _parse() -> dict[str, dict[str, int]]:
-    matrix = {}
-    for line in MATRIX_TEXT.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        matrix[f"{method} {path}"] = dict(zip(ROLES, statuses, strict=True))
-    return matrix
-
-
-MATRIX = _parse()
+MATRIX = parse_matrix(MATRIX_TEXT, ROLES)
 API = "/api/v1"
 GRID = "150602001001G01"
 

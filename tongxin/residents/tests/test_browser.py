@@ -62,7 +62,7 @@ def _fake_classifier(*, text: str, title: str = "", threshold: float | None = No
 
 
 def test_scan_sign_in_report_and_rate(phone, browser_page, login_as, world, monkeypatch):
-    monkeypatch.setattr("tongxin.residents.views.classify", _fake_classifier)
+    monkeypatch.setattr("tongxin.web.chips.classify", _fake_classifier)  # the chips of both pages
     browser_page.context.set_default_timeout(30_000)
     place = make_place(world)
     page = phone
@@ -85,7 +85,7 @@ def test_scan_sign_in_report_and_rate(phone, browser_page, login_as, world, monk
     assert page.input_value("#id_category_code") == "C010101" and "垃圾清理" in page.inner_text("#category-chosen")
     # The point from the phone (the browser's geolocation, WGS-84), and one photo.
     page.click("#locate")
-    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
     assert abs(float(page.input_value("#id_lat")) - 37.1) < 1e-6
     page.set_input_files("#id_photos", files=[{"name": "photo.jpg", "mimeType": "image/jpeg",
                                                "buffer": jpeg_bytes((320, 240), gps=(107.2, 37.2))}])
@@ -94,7 +94,7 @@ def test_scan_sign_in_report_and_rate(phone, browser_page, login_as, world, monk
     page.click("#submit-report")
     page.wait_for_url(re.compile(r"/r/requests/\d+/\?submitted=1$"))
     assert "提交成功" in page.inner_text("#submitted")
-    page.wait_for_function("localStorage.length === 0")  # the confirmed draft is gone
+    page.wait_for_function("() => localStorage.length === 0")  # the confirmed draft is gone
     report = Report.objects.get()
     order = report.order
     assert (order.channel, order.kind, order.status) == ("qr", "complaint", Status.ACCEPTED)
@@ -114,7 +114,7 @@ def test_scan_sign_in_report_and_rate(phone, browser_page, login_as, world, monk
     wo.work_order_reply(order_id=order.pk, actor=world.user("handler"), text="已安排环卫清运，现场已清理干净")
     page.goto(f"{page.base_url}/r/requests/")
     assert "已答复，请您评价" in page.inner_text("#request-list")
-    page.click(f"#request-list a[href='/r/requests/{order.pk}/']")
+    page.click(f"#request-list a[href='/r/requests/{report.pk}/']")
     assert "现场已清理干净" in page.inner_text("#reply")
     page.check("input[name=satisfaction][value=satisfied]")
     _no_horizontal_scroll(page)
@@ -142,7 +142,7 @@ def test_a_draft_survives_a_lost_connection(phone, world):
     assert not Report.objects.exists()
     page.click("#submit-report")
     page.wait_for_url(re.compile(r"/r/requests/\d+/\?submitted=1$"))
-    page.wait_for_function("localStorage.length === 0")
+    page.wait_for_function("() => localStorage.length === 0")
 
 
 def test_forged_code_and_board_on_the_phone(phone, world):
@@ -191,7 +191,7 @@ def test_a_large_photo_is_shrunk_on_the_phone_and_its_gps_point_used(phone, worl
     page.fill("#id_content", "广场地砖破损")
     big = jpeg_bytes((4000, 3000), gps=(107.15, 37.15))
     page.set_input_files("#id_photos", files=[{"name": "IMG_0001.JPG", "mimeType": "image/jpeg", "buffer": big}])
-    page.wait_for_function("document.getElementById('photo-hint').textContent.indexOf('已为您压缩 1 张') >= 0")
+    page.wait_for_function("() => document.getElementById('photo-hint').textContent.indexOf('已为您压缩 1 张') >= 0")
     assert page.input_value("#id_point_source") == "exif"
     assert abs(float(page.input_value("#id_lat")) - 37.15) < 1e-4 and abs(float(page.input_value("#id_lng")) - 107.15) < 1e-4
     sent = page.evaluate("[document.getElementById('id_photos').files[0].name, document.getElementById('id_photos').files[0].size]")

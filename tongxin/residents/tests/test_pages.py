@@ -149,7 +149,7 @@ def test_report_through_the_page(signed_in, place):
     })
     assert response.status_code == 302, response.content.decode()[:500]
     report = Report.objects.get()
-    assert response["Location"] == f"/r/requests/{report.order_id}/?submitted=1"
+    assert response["Location"] == f"/r/requests/{report.pk}/?submitted=1"
     detail = signed_in.get(response["Location"]).content.decode()
     assert "提交成功" in detail and "data-draft-clear" in detail and "已收到" in detail
     assert report.order.channel == "qr" and report.point_source == "device"
@@ -169,11 +169,11 @@ def test_another_households_request_is_404(signed_in, place, client_class=None):
     theirs = services.report_create(
         reporter=services.Reporter(household=place.other_household, merchant=None, resident=place.other_resident,
                                    name="李四", phone=OTHER_PHONE), content="邻居的诉求")
-    assert signed_in.get(f"/r/requests/{theirs.order_id}/").status_code == 404
-    assert signed_in.post(f"/r/requests/{theirs.order_id}/rate/", {"satisfaction": "satisfied"}).status_code == 404
-    assert signed_in.get(f"/api/v1/residents/requests/{theirs.order_id}").status_code == 404
+    assert signed_in.get(f"/r/requests/{theirs.pk}/").status_code == 404
+    assert signed_in.post(f"/r/requests/{theirs.pk}/rate/", {"satisfaction": "satisfied"}).status_code == 404
+    assert signed_in.get(f"/api/v1/residents/requests/{theirs.pk}").status_code == 404
     assert "邻居的诉求" not in signed_in.get("/r/requests/").content.decode()
-    assert other.get(f"/r/requests/{theirs.order_id}/").status_code == 401  # nobody signed in
+    assert other.get(f"/r/requests/{theirs.pk}/").status_code == 401  # nobody signed in
 
 
 def test_rating_page(signed_in, place):
@@ -184,11 +184,11 @@ def test_rating_page(signed_in, place):
     wo.work_order_dispatch(order_id=report.order_id, actor=world.user("dispatcher"), lead_department_id=world.housing.pk)
     wo.work_order_sign(order_id=report.order_id, actor=world.user("handler"))
     wo.work_order_reply(order_id=report.order_id, actor=world.user("handler"), text="已修复")
-    page = signed_in.get(f"/r/requests/{report.order_id}/").content.decode()
+    page = signed_in.get(f"/r/requests/{report.pk}/").content.decode()
     assert "已修复" in page and "请您评价" in page
-    response = signed_in.post(f"/r/requests/{report.order_id}/rate/", {"satisfaction": "unsatisfied"})
+    response = signed_in.post(f"/r/requests/{report.pk}/rate/", {"satisfaction": "unsatisfied"})
     assert response.status_code == 422 and "请选择不满意的原因" in response.content.decode()
-    response = signed_in.post(f"/r/requests/{report.order_id}/rate/", {"satisfaction": "basically_satisfied"})
+    response = signed_in.post(f"/r/requests/{report.pk}/rate/", {"satisfaction": "basically_satisfied"})
     assert response.status_code == 302
     report.order.refresh_from_db()
     assert report.order.satisfaction == "basically_satisfied" and report.order.status == "closed"

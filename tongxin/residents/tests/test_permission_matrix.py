@@ -21,7 +21,7 @@ from django.test import Client
 from tongxin.residents import services
 from tongxin.residents.models import LoginCode, Rating, Report
 from tongxin.residents.session import COOKIE, SALT
-from tongxin.testing import PASSWORD
+from tongxin.testing import PASSWORD, parse_matrix
 from tongxin.workorders import services as wo
 from tongxin.workorders.models import WorkOrder, WorkOrderEvent
 from tongxin.workorders.tests.test_api import api_routes
@@ -35,24 +35,15 @@ GET  /residents/codes/{token}                     | 200  200  200  200  200
 POST /residents/login/code                        | 202  202  202  202  202
 POST /residents/login                             | 200  200  200  200  200
 GET  /residents/requests                          | 200  200  200  401  401
-GET  /residents/requests/{order_id}               | 200  404  404  401  401
+GET  /residents/requests/{request_id}             | 200  404  404  401  401
 POST /residents/reports                           | 201  201  201  401  401
-POST /residents/requests/{order_id}/rating        | 201  404  404  401  401
+POST /residents/requests/{request_id}/rating      | 201  404  404  401  401
 GET  /residents/board                             | 200  200  200  200  200
 """
 CSRF = "matrixcsrftoken0123456789abcdefg"
 
 
-def _parse() -> dict[str, dict[str, int]]:
-    matrix = {}
-    for line in MATRIX_TEXT.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        matrix[f"{method} {path}"] = dict(zip(COLUMNS, [int(c) for c in cells.split()], strict=True))
-    return matrix
-
-
-MATRIX = _parse()
+MATRIX = parse_matrix(MATRIX_TEXT, COLUMNS)
 
 
 def _client(place: Place, column: str) -> Client:
@@ -71,6 +62,8 @@ def _client(place: Place, column: str) -> Client:
 
 
 def _replied_order(place: Place) -> int:
+    """A request of household A whose order the department has replied to; returns the request's id
+    (the report's: what the resident's URLs name, ADR 0010)."""
     report = services.report_create(
         reporter=services.Reporter(household=place.household, merchant=None, resident=place.resident,
                                    name=place.resident.name, phone=PHONE),
@@ -79,7 +72,7 @@ def _replied_order(place: Place) -> int:
     wo.work_order_dispatch(order_id=report.order_id, actor=world.user("dispatcher"), lead_department_id=world.housing.pk)
     wo.work_order_sign(order_id=report.order_id, actor=world.user("handler"))
     wo.work_order_reply(order_id=report.order_id, actor=world.user("handler"), text="已修复")
-    return report.order_id
+    return report.pk
 
 
 def _login_code(place: Place) -> str:
@@ -102,11 +95,11 @@ CASES: dict[str, Request] = {
     "POST /residents/login": lambda c, p, _: c.post("/api/v1/residents/login", json.dumps(
         {"token": p.token, "phone": PHONE, "code": _login_code(p)}), content_type="application/json"),
     "GET /residents/requests": lambda c, p, _: c.get("/api/v1/residents/requests"),
-    "GET /residents/requests/{order_id}": lambda c, p, order_id: c.get(f"/api/v1/residents/requests/{order_id}"),
+    "GET /residents/requests/{request_id}": lambda c, p, request_id: c.get(f"/api/v1/residents/requests/{request_id}"),
     "POST /residents/reports": lambda c, p, _: c.post("/api/v1/residents/reports", {
         "content": "井盖缺失", "photos": [upload(jpeg_bytes())]}, HTTP_X_CSRFTOKEN=CSRF),
-    "POST /residents/requests/{order_id}/rating": lambda c, p, order_id: c.post(
-        f"/api/v1/residents/requests/{order_id}/rating", json.dumps({"satisfaction": "satisfied"}),
+    "POST /residents/requests/{request_id}/rating": lambda c, p, request_id: c.post(
+        f"/api/v1/residents/requests/{request_id}/rating", json.dumps({"satisfaction": "satisfied"}),
         content_type="application/json", HTTP_X_CSRFTOKEN=CSRF),
     "GET /residents/board": lambda c, p, _: c.get("/api/v1/residents/board"),
 }
@@ -132,10 +125,10 @@ def _counts() -> tuple[int, ...]:
 @pytest.mark.parametrize("column", COLUMNS)
 def test_cell(world, endpoint, column):
     place = make_place(world)
-    order_id = _replied_order(place)
+    request_id = _replied_order(place)
     client = _client(place, column)
     before = _counts()
-    response = CASES[endpoint](client, place, order_id)
+    response = CASES[endpoint](client, place, request_id)
     expected = MATRIX[endpoint][column]
     assert response.status_code == expected, (endpoint, column, response.content[:300])
     if expected >= 400:

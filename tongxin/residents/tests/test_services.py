@@ -212,7 +212,7 @@ def _replied(place, content="小区路灯不亮"):
 
 def test_rating_feeds_the_callback_kpis(place):
     report = _replied(place)
-    assert selectors.report_get(place=place.household, order_id=report.order_id).can_rate
+    assert selectors.report_get(place=place.household, report_id=report.pk).can_rate
     services.report_rate(report=report, satisfaction="satisfied", note="很快")
     report.order.refresh_from_db()
     assert report.order.status == Status.CLOSED and report.order.satisfaction == "satisfied"
@@ -261,7 +261,7 @@ def test_reopen_window_and_cause(place, settings):
 def test_another_households_request_is_not_found(place):
     report = services.report_create(reporter=_reporter(place), content="井盖缺失")
     with pytest.raises(NotFound):
-        selectors.report_get(place=place.other_household, order_id=report.order_id)
+        selectors.report_get(place=place.other_household, report_id=report.pk)
     assert selectors.report_list(place=place.other_household) == []
     assert [r.order.pk for r in selectors.report_list(place=place.household)] == [report.order_id]
 

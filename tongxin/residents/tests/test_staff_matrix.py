@@ -16,6 +16,7 @@ from django.test import Client
 from tongxin.core.models import AuditEvent
 from tongxin.residents import services
 from tongxin.residents.models import Building, Household, RecordChange, Resident
+from tongxin.testing import parse_matrix
 
 from .conftest import make_place
 
@@ -52,18 +53,7 @@ POST /grid/info/merchants/<int:pk>/reveal/                    | 404  404  404  4
 MISSING = 987654321
 
 
-def parse(text: str) -> dict[str, dict[str, int]]:
-    rows: dict[str, dict[str, int]] = {}
-    for line in text.strip().splitlines()[1:]:
-        endpoint, cells = line.split("|")
-        method, path = endpoint.split()
-        statuses = [int(c) for c in cells.split()]
-        assert len(statuses) == len(ROLES), line
-        rows[f"{method} {path}"] = dict(zip(ROLES, statuses, strict=True))
-    return rows
-
-
-MATRIX = parse(MATRIX_TEXT)
+MATRIX = parse_matrix(MATRIX_TEXT, ROLES)
 
 
 def test_every_basic_information_page_has_a_row(db):

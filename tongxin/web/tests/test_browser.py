@@ -29,7 +29,7 @@ def test_notification_badge_and_page(browser_page, login_as, world):
     # The badge refreshes without a reload (the poll, triggered here instead of waiting 30 s).
     notification_send(recipients=[handler], kind="remind", title="催办：工单 2026010100001")
     page.evaluate("htmx.ajax('GET', '/workbench/notifications/badge/', {target: '#notification-badge', swap: 'outerHTML'})")
-    page.wait_for_function("document.querySelector('#notification-badge .count').innerText === '1'")
+    page.wait_for_function("() => document.querySelector('#notification-badge .count').innerText === '1'")
 
 
 def _order(world, status, **kw):
@@ -49,7 +49,7 @@ def test_handler_signs_then_replies(browser_page, login_as, world):
     page.goto(f"{page.base_url}/workbench/queue/")
     card = page.locator(f"#order-{order.pk}")
     assert "待签收" in page.locator(".tabs").inner_text()
-    page.wait_for_function("document.querySelector('[data-deadline]').textContent.indexOf('秒') > 0 || "
+    page.wait_for_function("() => document.querySelector('[data-deadline]').textContent.indexOf('秒') > 0 || "
                            "document.querySelector('[data-deadline]').textContent.indexOf('分') > 0")
     screenshot(page, "queue")
     card.get_by_role("button", name="签收").click()

@@ -88,7 +88,7 @@ def test_the_map_sets_the_point(browser_page, login_as, world):
     assert page.input_value("#id_lat") and page.input_value("#id_lng")
     assert "WGS-84" in page.inner_text("#point-label")
     # The clicked district's grids are drawn too (the test world has one grid, in district A).
-    page.wait_for_function("parseInt(document.getElementById('intake-map').getAttribute('data-grids') || '0') >= 1")
+    page.wait_for_function("() => parseInt(document.getElementById('intake-map').getAttribute('data-grids') || '0') >= 1")
 
 
 def test_the_whole_loop_intake_dispatch_sign_reply_callback(browser_page, login_as, world):
@@ -119,7 +119,7 @@ def test_the_whole_loop_intake_dispatch_sign_reply_callback(browser_page, login_
     page.goto(f"{page.base_url}/workbench/callback/")
     row = page.locator(f"#order-{order.pk}")
     row.get_by_role("button", name="满意", exact=True).click()
-    page.wait_for_function(f"!document.querySelector('#order-{order.pk} button') || "
+    page.wait_for_function(f"() => !document.querySelector('#order-{order.pk} button') || "
                            f"document.querySelector('#order-{order.pk}').innerText.indexOf('已办结') >= 0")
     order.refresh_from_db()
     assert order.status == Status.CLOSED and order.satisfaction == "satisfied"

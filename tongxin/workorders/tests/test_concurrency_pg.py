@@ -11,18 +11,17 @@ Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/tongxin_x .venv/bin/pytest 
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
 from tongxin.accounts.models import Notification, User
 from tongxin.core.errors import Conflict, IllegalTransition
+from tongxin.testing import run_together
 from tongxin.workorders import services as s
 from tongxin.workorders import sweep
 from tongxin.workorders.choices import Action, AssignmentRole, Status
@@ -41,30 +40,6 @@ pytestmark = [
                        reason="needs PostgreSQL row locks (SELECT … FOR UPDATE [SKIP LOCKED]); set DATABASE_URL"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def run_together(calls: list[Callable[[], Any]], timeout: float = 60) -> list[tuple[str, Any]]:
-    """Run each call in its own thread, all released at once; ("ok", value) or ("error", exception)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("missing", None)] * len(calls)
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the calls start together
-            barrier.wait(timeout=timeout)
-            results[index] = ("ok", call())
-        except Exception as exc:
-            results[index] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def user(username: str) -> User:

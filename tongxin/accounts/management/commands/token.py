@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -27,13 +28,13 @@ class Command(BaseCommand):
         username = options["username"]
         name = (options.get("name") or "").strip()
         if len(name) > 100:
-            raise CommandError("令牌名称不能超过 100 个字符")
+            raise CommandError(_("令牌名称不能超过 100 个字符"))
         user = User.objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"用户 {username} 不存在")
+            raise CommandError(_("用户 %(username)s 不存在") % {"username": username})
         if not user.is_active:
-            raise CommandError(f"用户 {username} 已停用，不能创建令牌")
+            raise CommandError(_("用户 %(username)s 已停用，不能创建令牌") % {"username": username})
         _token, plain = api_token_create(user=user, name=name)
         # Only the token on stdout, so that scripts can capture it: TOKEN=$(tongxin token create alice).
         self.stdout.write(plain)
-        self.stderr.write(f"已为 {username} 创建令牌（只显示这一次，请妥善保存）。")
+        self.stderr.write(_("已为 %(username)s 创建令牌（只显示这一次，请妥善保存）。") % {"username": username})

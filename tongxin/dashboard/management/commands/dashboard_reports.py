@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         kinds = None
         if options.get("kind"):
             if not options.get("date"):
-                raise CommandError("--kind 需要同时给出 --date")
+                raise CommandError(_("--kind 需要同时给出 --date"))
             kinds = [(str(options["kind"]), date.fromisoformat(str(options["date"])))]
         for path in reports_generate(kinds=kinds):
             self.stdout.write(str(path))

@@ -19,6 +19,8 @@
     return chart;
   }
 
+  // Tooltips are drawn in the canvas (renderMode "richText"): ECharts' HTML tooltips write style="…"
+  // attributes into innerHTML, which the Content-Security-Policy refuses (docs/security.md).
   function base() {
     return dark() ? { backgroundColor: "transparent", textStyle: { fontFamily: "Noto Sans CJK SC, sans-serif" } } : { textStyle: { fontFamily: "Noto Sans CJK SC, sans-serif" } };
   }
@@ -27,7 +29,7 @@
     var c = init("trend-chart");
     if (!c) { return; }
     c.setOption(Object.assign(base(), {
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { data: ["受理量", "办结量", "办结率", "满意率"], top: 0 },
       grid: { left: 44, right: 44, top: 30, bottom: 28 },
       xAxis: { type: "category", data: d.days },
@@ -46,7 +48,7 @@
     var c = init(id);
     if (!c || !rows) { return; }
     c.setOption(Object.assign(base(), {
-      tooltip: { trigger: "item", formatter: "{b}：{c}（{d}%）" },
+      tooltip: { trigger: "item", renderMode: "richText", formatter: "{b}：{c}（{d}%）" },
       series: [{ type: "pie", radius: ["38%", "68%"], data: rows, label: { formatter: "{b}\n{c}" } }]
     }));
     c.on("click", function (p) { go(p.data && p.data.href); });
@@ -57,7 +59,7 @@
     if (!c || !rows) { return; }
     var r = rows.slice().reverse();
     c.setOption(Object.assign(base(), {
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", renderMode: "richText", axisPointer: { type: "shadow" } },
       grid: { left: 90, right: 24, top: 8, bottom: 20 },
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: r.map(function (x) { return x.name; }) },
@@ -92,7 +94,7 @@
       var values = m.regions.map(function (r) { return { name: r.name, value: r[metric], code: r.code, drill: r.drill, href: r.href }; });
       var max = Math.max.apply(null, values.map(function (v) { return v.value; }).concat([1]));
       c.setOption(Object.assign(base(), {
-        tooltip: { trigger: "item", formatter: function (p) { return p.name + "：" + (p.value || 0) + (metric === "overdue" ? " 件超期" : " 件"); } },
+        tooltip: { trigger: "item", renderMode: "richText", formatter: function (p) { return p.name + "：" + (p.value || 0) + (metric === "overdue" ? " 件超期" : " 件"); } },
         visualMap: { min: 0, max: max, left: 8, bottom: 8, calculable: true, text: ["高", "低"],
                      inRange: { color: metric === "overdue" ? ["#fff1e6", "#ff9a76", "#c0392b"] : (dark() ? ["#0f3b6b", "#2f8fff", "#9fe0ff"] : ["#fde7e4", "#e57368", "#8c1c13"]) } },
         series: [{ type: "map", map: name, roam: true, data: values, label: { show: true, fontSize: 11, color: dark() ? "#eaf2fb" : "#1f2933" },

@@ -5,6 +5,7 @@ Prints how many accounts it checked and each mismatch; exits 1 on any mismatch (
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from tongxin.points.selectors import ledger_verify
 
@@ -20,11 +21,11 @@ class Command(BaseCommand):
             from tongxin.points.services import report_awards_sweep
 
             result = report_awards_sweep()
-            self.stdout.write(f"确认诉求 {result['seen']} 条，新发积分 {result['paid']} 笔")
+            self.stdout.write(_("确认诉求 %(seen)s 条，新发积分 %(paid)s 笔") % {"seen": result["seen"], "paid": result["paid"]})
             return
         checked, mismatches = ledger_verify()
         for m in mismatches:
-            self.stdout.write(f"账户 {m.account_id}: 存储余额 {m.stored}，流水合计 {m.summed}")
-        self.stdout.write(f"已核对 {checked} 个积分账户，不一致 {len(mismatches)} 个")
+            self.stdout.write(_("账户 %(account_id)s: 存储余额 %(stored)s，流水合计 %(summed)s") % {"account_id": m.account_id, "stored": m.stored, "summed": m.summed})
+        self.stdout.write(_("已核对 %(checked)s 个积分账户，不一致 %(bad)s 个") % {"checked": checked, "bad": len(mismatches)})
         if mismatches:
-            raise CommandError(f"{len(mismatches)} 个积分账户余额与流水之和不一致", returncode=1)
+            raise CommandError(_("%(bad)s 个积分账户余额与流水之和不一致") % {"bad": len(mismatches)}, returncode=1)

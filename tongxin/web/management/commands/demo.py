@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from .serve import DEFAULT_HOST, DEFAULT_PORT, run_server
 
@@ -35,31 +36,31 @@ class Command(BaseCommand):
         from tongxin.demo.seed import demo_is_seeded, demo_logins, demo_seed
 
         if options["orders"] < 0:
-            raise CommandError("--orders 不能为负数")
+            raise CommandError(_("--orders 不能为负数"))
         verbosity = options.get("verbosity", 1)
         say = self.stdout.write if verbosity else (lambda _message: None)
-        say(f"数据库：{connection.settings_dict['NAME']}")
+        say(_("数据库：%(name)s") % {"name": connection.settings_dict["NAME"]})
         call_command("migrate", interactive=False, verbosity=0)
         if options["reset"]:
-            say(self.style.WARNING("--reset：清空数据库中的全部数据…"))
+            say(self.style.WARNING(_("--reset：清空数据库中的全部数据…")))
             call_command("flush", interactive=False, verbosity=0)
         if demo_is_seeded():
-            say("演示数据已存在，跳过生成（如需重建请加 --reset）")
+            say(_("演示数据已存在，跳过生成（如需重建请加 --reset）"))
         else:
             report = demo_seed(orders=options["orders"], log=say)
-            say(self.style.SUCCESS(f"演示数据已生成，用时 {report.seconds:.1f} 秒"))
+            say(self.style.SUCCESS(_("演示数据已生成，用时 %(seconds)s 秒") % {"seconds": format(report.seconds, ".1f")}))
         host, port = options["host"], options["port"]
         shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only a display choice
         logins, password = demo_logins()
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"地址：http://{shown_host}:{port}/"))
-        self.stdout.write(f"演示账号（密码均为 {password}）：")
+        self.stdout.write(self.style.SUCCESS(_("地址：http://%(shown_host)s:%(port)s/") % {"shown_host": shown_host, "port": port}))
+        self.stdout.write(_("演示账号（密码均为 %(password)s）：") % {"password": password})
         for username, role, scope in logins:
             self.stdout.write(f"  {username:<22} {role:<10} {scope}")
         from tongxin.demo.residents import DEMO_PHONE, demo_resident_path
 
         if resident_path := demo_resident_path():
-            self.stdout.write(f"居民扫码演示：http://{shown_host}:{port}{resident_path}（手机号 {DEMO_PHONE}，验证码见服务器日志）")
+            self.stdout.write(_("居民扫码演示：http://%(shown_host)s:%(port)s%(resident_path)s（手机号 %(DEMO_PHONE)s，验证码见服务器日志）") % {"shown_host": shown_host, "port": port, "resident_path": resident_path, "DEMO_PHONE": DEMO_PHONE})
         if options["no_serve"]:
             return
         run_server(host=host, port=port, workers=options["workers"], stdout=self.stdout)

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -57,8 +58,8 @@ def run_server(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: i
     # Workers are forked from this process: they must not share its database connection.
     connections.close_all()
     if stdout is not None:
-        stdout.write(f"同心 tongxin 正在 http://{host}:{port}/ 提供服务（{options['workers']} 个进程 × {threads} 线程），"
-                     "按 Ctrl+C 停止")
+        stdout.write(_("同心 tongxin 正在 http://%(host)s:%(port)s/ 提供服务（%(workers)s 个进程 × %(threads)s 线程），"
+                       "按 Ctrl+C 停止") % {"host": host, "port": port, "workers": options["workers"], "threads": threads})
     TongxinServer().run()
 
 
@@ -73,8 +74,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 < options["port"] < 65536:
-            raise CommandError(f"端口 {options['port']} 无效")
+            raise CommandError(_("端口 %(port)s 无效") % {"port": options["port"]})
         if options["workers"] is not None and options["workers"] < 1:
-            raise CommandError("--workers 至少为 1")
+            raise CommandError(_("--workers 至少为 1"))
         run_server(host=options["host"], port=options["port"], workers=options["workers"],
                    threads=options["threads"], stdout=self.stdout)
