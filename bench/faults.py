@@ -29,7 +29,9 @@ agreeing; the sweep caught up.
 
 Also counted: side effects that the app does after the commit and loses when it dies in between —
 the dispatch notifications of a dispatch that committed but was never answered (written in the
-dispatch's transaction since 2026-12-02: expected 0), and SMS never sent.
+dispatch's transaction since 2026-12-02: expected 0), and SMS never sent; and SMS sent twice (the outbox
+delivers at least once: a sender killed after the gateway took a message and before it marked the row
+sent leaves the row claimed, and another sender sends it again after the lease).
 
 Prints the counts (acknowledged, found, missing, half-written, duplicate notifications, SMS, …) and exits
 1 when anything was lost, half-written or duplicated, or the workers did not catch up (the "core

@@ -130,7 +130,9 @@ def test_sms_lost_and_duplicated_are_counted(world, django_capture_on_commit_cal
     sms.write_text(f"13700000001\t【同心】新工单 {order.number} 待签收\n" * 2)
     verdict = load_world.verify(_acks(order, world), sms_file=sms)
     assert verdict.sms == {"expected": 1, "sent": 1, "pending": 0, "lost": 0, "duplicated": 1}
-    assert not verdict.core_ok
+    # At least once: a second send after a killed sender fails the run's verdict, not the transactional
+    # guarantees (the gateway is outside the transaction).
+    assert verdict.core_ok and verdict.sms_resent == 1 and not verdict.ok
 
 
 @pytest.mark.django_db

@@ -388,7 +388,7 @@ class Verdict:
     def core_ok(self) -> bool:
         """What the transactions guarantee: acknowledged writes kept, nothing half-written, nothing doubled."""
         return not (self.missing or self.half_written or self.duplicate_notifications or self.missing_notifications
-                    or self.sms.get("duplicated", 0) or self.outbox.get("marked_unsent", 0) or self.sweep_pending
+                    or self.outbox.get("marked_unsent", 0) or self.sweep_pending
                     or self.receipts.get("doubled", 0) or self.receipts.get("failed", 0))
 
     @property
@@ -398,8 +398,16 @@ class Verdict:
         return len(self.unnotified_dispatches) + self.sms.get("lost", 0)
 
     @property
+    def sms_resent(self) -> int:
+        """SMS sent twice: the outbox delivers at least once, so a sender killed after the gateway took a
+        message and before the row was marked sent leaves it claimed; after the claim's lease another
+        sender sends it again. Not a transactional guarantee (the gateway is outside the transaction):
+        reported, and it fails the run's verdict (exit 1) like a lost side effect, not the core invariants."""
+        return self.sms.get("duplicated", 0)
+
+    @property
     def ok(self) -> bool:
-        return self.core_ok and not self.after_commit_lost
+        return self.core_ok and not self.after_commit_lost and not self.sms_resent
 
     def lines(self) -> list[str]:
         acked = sum(self.acknowledged.values())
@@ -424,7 +432,8 @@ class Verdict:
             + (f" ({len(self.sweep_window_closed):,} reminders whose window closed before the final sweep ran "
                "not counted)" if self.sweep_window_closed else ""),
             f"dispatched, never notified: {len(self.unnotified_dispatches):,} (written with the dispatch since 2026-12-02, after its commit before)",
-            f"core invariants: {'clean' if self.core_ok else 'BROKEN'}; side effects after commit lost: {self.after_commit_lost:,}",
+            f"core invariants: {'clean' if self.core_ok else 'BROKEN'}; side effects after commit lost: {self.after_commit_lost:,}; "
+            f"SMS sent again after a killed sender (at least once): {self.sms_resent:,}",
         ]
         for title, items in (("missing", self.missing), ("half-written", self.half_written),
                              ("duplicate notifications", self.duplicate_notifications),
