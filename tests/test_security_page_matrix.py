@@ -326,6 +326,7 @@ MEDIATION_USERS = {"owner": "m_comm", "peer": "m_city", "outside": "m_town_b", "
 MEDIATION_PAGE_MATRIX_TEXT = """
 page                                                    | own  peer out  ldr  dsp  nob  anon
 GET  /mediation/                                        | 200  200  200  200  404  404  302
+POST /mediation/                                        | 303  303  303  303  404  404  302
 GET  /mediation/new/                                    | 200  200  200  404  200  404  302
 GET  /mediation/numbers/                                | 200  200  200  200  404  404  302
 GET  /mediation/<int:pk>/                               | 200  200  404  200  404  404  302
@@ -344,6 +345,7 @@ def _mediation_case(mw: Any) -> Any:
 
 MEDIATION_PAGE_CASES: dict[str, Callable[[Any], Ask]] = {
     "GET /mediation/": lambda mw: Ask("/mediation/"),
+    "POST /mediation/": lambda mw: Ask("/mediation/", {"q": "张三"}),
     "GET /mediation/new/": lambda mw: Ask("/mediation/new/"),
     "GET /mediation/numbers/": lambda mw: Ask("/mediation/numbers/"),
     "GET /mediation/<int:pk>/": lambda mw: Ask(f"/mediation/{_mediation_case(mw).pk}/"),

@@ -16,7 +16,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [RoleAssignmentInline]
     list_display = ["username", "display_name", "is_active", "is_staff", "last_login"]
     search_fields = ["username", "display_name"]
-    fieldsets = (*BaseUserAdmin.fieldsets, (gettext_lazy("同心"), {"fields": ("display_name", "phone")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), (gettext_lazy("同心"), {"fields": ("display_name", "phone")}))
 
 
 @admin.register(Department)

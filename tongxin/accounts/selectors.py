@@ -100,8 +100,14 @@ def actor_scope(user: Any) -> ActorScope:
         area_roles={k: tuple(v) for k, v in area_roles.items()},
         department_roles={k: tuple(v) for k, v in department_roles.items()},
     )
-    user._tongxin_scope = scope
+    actor_scope_memoise(user, scope)
     return scope
+
+
+def actor_scope_memoise(user: Any, scope: ActorScope) -> None:
+    """Remember ``scope`` on this user object, so actor_scope() answers it without a query. The
+    attribute is not a model field: it lives only as long as the object (one request)."""
+    user._tongxin_scope = scope
 
 
 def department_list(*, active_only: bool = True) -> list[Department]:
@@ -123,7 +129,8 @@ def department_users(department_id: int) -> list[User]:
 def users_with_area_role(roles: set[str], area_path: str) -> list[User]:
     """Users holding one of ``roles`` with a scope that contains the area (for notifications)."""
     candidates = RoleAssignment.objects.filter(role__in=roles, area__isnull=False).select_related("area", "user")
-    return list({ra.user for ra in candidates if area_path.startswith(ra.area.path) and ra.user.is_active})
+    return list({ra.user for ra in candidates
+                 if ra.area is not None and area_path.startswith(ra.area.path) and ra.user.is_active})
 
 
 # --- notifications (the recipient's own; nobody reads another user's) -----------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import secrets
 import threading
@@ -78,8 +79,10 @@ def api_token_authenticate(plain: str) -> User | None:
         hit = _token_cache.get(digest)
         if hit is not None and hit[0] > time.monotonic():
             # A copy per request: the request may set attributes on its user; the cached one stays clean.
+            from .selectors import actor_scope_memoise
+
             user = copy.copy(hit[1])
-            user._tongxin_scope = hit[2]
+            actor_scope_memoise(user, hit[2])
             return user
     token = ApiToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
@@ -144,7 +147,7 @@ def notification_send(
         )
         created += 1
         if sms:
-            transaction.on_commit(lambda pk=notification.pk: _schedule_sms(pk))
+            transaction.on_commit(functools.partial(_schedule_sms, notification.pk))
     return created
 
 

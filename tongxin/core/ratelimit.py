@@ -102,11 +102,13 @@ def client_ip(request: HttpRequest) -> str:
     return (request.META.get("REMOTE_ADDR", "") or "unknown")[:64]
 
 
-def hit(name: str, key: str, *, count: int, seconds: int, now: float | None = None) -> int:
-    """Count one request of ``name`` from ``key`` in the current fixed window; return the window's count."""
-    now = time.time() if now is None else now
-    window = int(now // seconds)
-    cache_key = f"tx:rl:core:{name}:{key}:{window}"
+def window_count(cache_key: str, seconds: int) -> int:
+    """Count one more in the fixed-window counter ``cache_key`` (it lives ``seconds`` + 1) and return
+    the count: one round trip on Redis (``core.cache.RedisCache.count_in_window``), else ``add`` +
+    ``incr`` of whatever cache is configured. Shared by every rate limit (the door's and the residents')."""
+    counter = getattr(cache, "count_in_window", None)
+    if counter is not None:
+        return int(counter(cache_key, seconds + 1))
     if cache.add(cache_key, 1, timeout=seconds + 1):
         return 1
     try:
@@ -114,6 +116,13 @@ def hit(name: str, key: str, *, count: int, seconds: int, now: float | None = No
     except ValueError:  # expired between add and incr
         cache.add(cache_key, 1, timeout=seconds + 1)
         return 1
+
+
+def hit(name: str, key: str, *, count: int, seconds: int, now: float | None = None) -> int:
+    """Count one request of ``name`` from ``key`` in the current fixed window; return the window's count."""
+    now = time.time() if now is None else now
+    window = int(now // seconds)
+    return window_count(f"tx:rl:core:{name}:{key}:{window}", seconds)
 
 
 def check(request: HttpRequest, *, now: float | None = None) -> Exceeded | None:

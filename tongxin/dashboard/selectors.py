@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -194,7 +195,7 @@ def _sums() -> dict[str, Any]:
     return {c: Sum(c) for c in COUNTERS}
 
 
-def _clean(row: dict[str, Any]) -> dict[str, int]:
+def _clean(row: Mapping[str, Any]) -> dict[str, int]:
     return {c: int(row.get(c) or 0) for c in COUNTERS}
 
 

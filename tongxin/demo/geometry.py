@@ -124,12 +124,12 @@ def split(geom: BaseGeometry, k: int, *, seed: int, anchors: list[tuple[float, f
     centres = _kmeans(samples, k, rng) if len(fixed) < k else np.empty((0, 2))
     if fixed:
         # Replace the k-means centres nearest to the anchors by the anchors themselves.
-        centres = list(centres)
+        free = list(centres)
         for anchor in fixed:
-            if centres:
-                nearest = int(np.argmin([((c - anchor) ** 2).sum() for c in centres]))
-                centres.pop(nearest)
-        centres = np.array(fixed + centres) if centres else np.array(fixed)
+            if free:
+                nearest = int(np.argmin([((c - anchor) ** 2).sum() for c in free]))
+                free.pop(nearest)
+        centres = np.array(fixed + free) if free else np.array(fixed)
     cells = shapely.voronoi_polygons(
         MultiPoint([tuple(c) for c in centres]), extend_to=geom.envelope.buffer(1.0), ordered=True
     )

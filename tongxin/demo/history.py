@@ -19,7 +19,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -96,7 +96,7 @@ class HistoryReport:
     seconds: float = 0.0
     statuses: Counter = field(default_factory=Counter)
     calls: Counter = field(default_factory=Counter)
-    call_seconds: Counter = field(default_factory=Counter)
+    call_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     rejections: Counter = field(default_factory=Counter)
 
 
@@ -211,7 +211,8 @@ class Player:
         self.recent.setdefault(key, []).append((order.pk, plan.at))
         if len(self.recent[key]) > 8:
             del self.recent[key][0]
-        articles = self.org.knowledge.get(category_id_of(self.org, plan), [])
+        category_id = category_id_of(self.org, plan)
+        articles = self.org.knowledge.get(category_id, []) if category_id is not None else []
         if plan.kind == Kind.INQUIRY and plan.channel != Channel.GRID and (
                 (articles and rng.random() < 0.8) or rng.random() < 0.35):
             self.go(plan.at + timedelta(minutes=rng.randint(2, 12)))
@@ -245,7 +246,7 @@ class Player:
                           co_department_ids=[d.pk for d in co] if first_lead == lead else [])
         if plan.fate in {"misroute", "insist"}:
             handler = self.staff.handlers[first_lead.pk]
-            self.go(self.office(self.between(order.dispatched_at, order.sign_due_at, 0.1, 0.8)))
+            self.go(self.office(self.between(_stamped(order.dispatched_at), _stamped(order.sign_due_at), 0.1, 0.8)))
             reason = ReturnReason.NOT_OUR_DUTY if plan.fate == "misroute" else rng.choice(
                 [ReturnReason.NOT_OUR_DUTY, ReturnReason.INSUFFICIENT_INFO])
             self.call("work_order_return", wo.work_order_return, order_id=order.pk, actor=handler, reason=reason,
@@ -266,16 +267,17 @@ class Player:
         rng = self.rng
         handler = self.staff.handlers[lead.pk]
         late = plan.fate == "late"
+        dispatched_at, sign_due_at = _stamped(order.dispatched_at), _stamped(order.sign_due_at)
         if rng.random() < 0.94 and not (late and rng.random() < 0.3):
-            signed = self.office(self.between(order.dispatched_at, order.sign_due_at, 0.05, 0.85))
-            if signed > order.sign_due_at:
-                signed = order.sign_due_at - timedelta(minutes=rng.randint(1, 10))
+            signed = self.office(self.between(dispatched_at, sign_due_at, 0.05, 0.85))
+            if signed > sign_due_at:
+                signed = sign_due_at - timedelta(minutes=rng.randint(1, 10))
         else:
-            signed = self.office(order.sign_due_at + timedelta(minutes=rng.randint(10, 600)))
-        signed = max(signed, order.dispatched_at + timedelta(minutes=1))
+            signed = self.office(sign_due_at + timedelta(minutes=rng.randint(10, 600)))
+        signed = max(signed, dispatched_at + timedelta(minutes=1))
         self.go(signed)
         order = self.call("work_order_sign", wo.work_order_sign, order_id=order.pk, actor=handler)
-        due = order.due_at
+        due = _stamped(order.due_at)
         if plan.fate == "extension" and due - signed > timedelta(hours=2):
             asked = self.office(self.between(signed, due, 0.3, 0.7))
             self.go(asked if asked < due else self.between(signed, due, 0.3, 0.7))
@@ -286,7 +288,7 @@ class Player:
             approve = rng.random() < 0.85
             order = self.call("work_order_decide_extension", wo.work_order_decide_extension, order_id=order.pk,
                               actor=dispatcher, approve=approve, note="" if approve else "时限内可以办结，不予延期。")
-            due = order.due_at
+            due = _stamped(order.due_at)
         if late:
             replied = self.office(due + timedelta(hours=rng.uniform(2, 96)))
         else:
@@ -350,6 +352,13 @@ class Player:
         self.call("work_order_callback", wo.work_order_callback, order_id=order.pk, actor=operator,
                   satisfaction=satisfaction, cause=cause,
                   note=UNSATISFIED_NOTES.get(cause, "") if cause else "诉求人对办理结果表示认可。")
+
+
+def _stamped(at: datetime | None) -> datetime:
+    """A time the service just stamped on the order: dispatching sets ``dispatched_at`` and
+    ``sign_due_at``, signing (and deciding an extension) sets ``due_at``."""
+    assert at is not None
+    return at
 
 
 def category_id_of(org: Organisation, plan: Plan) -> int | None:
@@ -487,4 +496,4 @@ def _play_withdrawn(player: Player, plan: Plan) -> None:
 
 def status_counts() -> dict[str, int]:
     counts = Counter(WorkOrder.objects.values_list("status", flat=True))
-    return {Status(k).label: v for k, v in counts.most_common()}
+    return {str(Status(k).label): v for k, v in counts.most_common()}

@@ -99,7 +99,7 @@ class _Network:
                  specialities: list[str] | None = None, display: str | None = None) -> User:
         name = display or (self.rng.choice(MONGOLIAN_NAMES) if mongolian else person_name(self.rng))
         user = demo_user_ensure(username=username, display_name=f"调解员 {name}")
-        languages = [Language.MONGOLIAN, Language.CHINESE] if mongolian else [Language.CHINESE]
+        languages: list[str] = [Language.MONGOLIAN, Language.CHINESE] if mongolian else [Language.CHINESE]
         ms.mediator_ensure(org=org, user=user, name=name, languages=languages, is_expert=expert,
                            grade=MediatorGrade.SENIOR if expert else MediatorGrade.REGULAR,
                            specialities=specialities or list(org.specialities), phone=demo_phone(self.rng))
@@ -376,6 +376,7 @@ def seed_mediation(places: Any, org: Any = None, *, log: Any = None, cases: int 
                 area = org_.area
                 path = [p for p in path if p != "joint"]
             else:
+                assert net.city is not None  # the network's centre is built before any case
                 org_ = net.city
                 area = net.districts[rng.choice(sorted(net.districts))].area
                 path = [p for p in path if p not in {"up", "route"}]

@@ -151,6 +151,7 @@ def seed_places(*, actor: Any = None, log: Any = None) -> Places:
 
 def _seed_district(places: Places, district: Area, towns: list[Area]) -> None:
     profile = DISTRICTS[district.code]
+    assert district.boundary is not None, district.code  # every district of DISTRICTS_FILE has its polygon
     shape = as_shape(district.boundary)
     streets = [t for t in towns if _town_kind(t.name) == "street"]
     seat = next((t for t in towns if t.code.endswith("100")), towns[0])
@@ -223,6 +224,7 @@ def _seed_town(places: Places, district: Area, town: Area, cell: BaseGeometry, k
                 code=f"{community.code}G{number:02d}", name=f"{name}第{CHINESE_ORDINALS[number - 1]}网格",
                 level=AreaLevel.GRID, parent=community, boundary=as_geojson(grid_piece), generated=True,
             )
+            assert grid.boundary is not None  # just stored from grid_piece
             places.grids.append(GridInfo(
                 area=grid, geom=as_shape(grid.boundary), weight=per_community / grid_count,
                 district_code=district.code, town_code=town.code, urban=is_urban,

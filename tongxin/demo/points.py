@@ -50,7 +50,7 @@ def seed_points(staff: Any, log: Callable[[str], Any] | None = None) -> int:
     household = demo.household
     community = household.area
     city = community
-    while city.parent_id is not None:
+    while city.parent is not None:  # a root's parent is None without a query
         city = city.parent
     clerk, created = User.objects.get_or_create(username=CLERK_USERNAME, defaults={"display_name": "服务大厅窗口 小李"})
     if created:
@@ -61,9 +61,10 @@ def seed_points(staff: Any, log: Callable[[str], Any] | None = None) -> int:
     grid_worker = staff.grid_workers.get(household.grid_id) if household.grid_id else None
     proposer = grid_worker or organiser
 
-    for name, price, stock, place in (("环保洗衣液 1kg", 20, 30, "社区服务站"), ("食用油 5L", 60, 10, "社区服务站"),
-                                      ("理发券（合作商户）", 15, 50, "社区商业街理发店"), ("公交卡充值 20 元", 40, 20, "社区服务站")):
-        services.item_create(actor=organiser, area=community, name=name, price=price, stock=stock, pickup_place=place)
+    items = [services.item_create(actor=organiser, area=community, name=name, price=price, stock=stock, pickup_place=place)
+             for name, price, stock, place in (
+                 ("环保洗衣液 1kg", 20, 30, "社区服务站"), ("食用油 5L", 60, 10, "社区服务站"),
+                 ("理发券（合作商户）", 15, 50, "社区商业街理发店"), ("公交卡充值 20 元", 40, 20, "社区服务站"))]
 
     for n in range(8):
         services.points_earn(resident=demo, rule_code="report_confirmed", cause_key=f"demo:report:{n}",
@@ -86,7 +87,7 @@ def seed_points(staff: Any, log: Callable[[str], Any] | None = None) -> int:
                                                cause_label="电动车停放在消防通道", cause_key="demo:uncivil:1")
     if deduction is not None:
         services.appeal_file(resident=demo, entry_id=deduction.pk, reason="当天车辆是快递员临时停放，不是我家的车")
-    redeemed = services.redemption_create(resident=demo, item_id=Item.objects.filter(price=20).first().pk)
+    redeemed = services.redemption_create(resident=demo, item_id=items[0].pk)  # the washing liquid, 20 points
 
     now = timezone.localtime()
     lat, lng = _centre(household.grid or community)

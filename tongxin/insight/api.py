@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
 from pydantic import ConfigDict
 
@@ -83,10 +84,10 @@ def classify(request: HttpRequest, payload: ClassifyIn) -> dict[str, Any]:
     _require_role(request)
     text = payload.text.strip()
     if not text:
-        raise ValidationFailed(fields={"text": "内容不能为空"})
+        raise ValidationFailed(fields={"text": _("内容不能为空")})
     limit = settings.TONGXIN_MAX_CONTENT_CHARS
     if len(text) > limit:
-        raise ValidationFailed(fields={"text": f"不能超过 {limit} 个字符（现有 {len(text)} 个）"})
+        raise ValidationFailed(fields={"text": _("不能超过 %(max)s 个字符（现有 %(count)s 个）") % {"max": limit, "count": len(text)}})
     return selectors.classify(text=text, title=payload.title)
 
 
@@ -213,7 +214,7 @@ def _dashboard_actor(request: HttpRequest) -> Any:
     user = actor(request)
     scope = actor_scope(user)
     if not (scope.is_admin or scope.roles & {Role.LEADER, Role.SUPERVISOR, Role.DISPATCHER, Role.OPERATOR}):
-        raise PermissionDenied("只有领导和12345中心人员可以查看热点预警和热词")
+        raise PermissionDenied(_("只有领导和12345中心人员可以查看热点预警和热词"))
     return user
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tongxin.core.errors import ApplicationError
 
@@ -46,7 +48,7 @@ HEADS = ("level1", "level2", "level3")
 class ModelFileError(ApplicationError):
     status = 503
     code = "classifier_model_invalid"
-    default_message = "分类模型文件无效或版本不兼容"
+    default_message = gettext_lazy("分类模型文件无效或版本不兼容")
 
 
 Message = str | tuple[str, str]
@@ -156,7 +158,7 @@ class TextClassifier:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)  # not compressed: loading is then a plain read
+                np.savez(fh, allow_pickle=False, **arrays)  # not compressed: loading is then a plain read
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except BaseException:
@@ -171,10 +173,11 @@ class TextClassifier:
             with np.load(Path(path), allow_pickle=False) as archive:
                 header = json.loads(bytes(archive["header"]).decode("utf-8"))
                 if header.get("format") != FORMAT:
-                    raise ModelFileError(f"{path} 不是同心分类模型文件")
+                    raise ModelFileError(_("%(path)s 不是同心分类模型文件") % {"path": path})
                 if header.get("format_version") != FORMAT_VERSION:
                     raise ModelFileError(
-                        f"模型文件格式版本为 {header.get('format_version')}，本程序只支持 {FORMAT_VERSION}，请重新训练",
+                        _("模型文件格式版本为 %(found)s，本程序只支持 %(supported)s，请重新训练") % {
+                            "found": header.get("format_version"), "supported": FORMAT_VERSION},
                         code="classifier_model_version")
                 heads = {}
                 for name, meta in header["heads"].items():
@@ -184,9 +187,9 @@ class TextClassifier:
                                        temperature_pair=float(meta.get("temperature_pair", 1.0)))
                 return cls(columns=archive["columns"], idf=archive["idf"], heads=heads, header=header)
         except FileNotFoundError:
-            raise ModelFileError(f"模型文件不存在：{path}", code="classifier_model_missing") from None
+            raise ModelFileError(_("模型文件不存在：%(path)s") % {"path": path}, code="classifier_model_missing") from None
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelFileError(f"无法读取模型文件 {path}：{exc}") from None
+            raise ModelFileError(_("无法读取模型文件 %(path)s：%(error)s") % {"path": path, "error": exc}) from None
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -207,7 +210,7 @@ def load_cached(path: str | Path) -> TextClassifier:
     try:
         stat = os.stat(key)
     except FileNotFoundError:
-        raise ModelFileError(f"模型文件不存在：{path}", code="classifier_model_missing") from None
+        raise ModelFileError(_("模型文件不存在：%(path)s") % {"path": path}, code="classifier_model_missing") from None
     stamp = (stat.st_mtime, stat.st_size)
     with _cache_lock:
         hit = _cache.get(key)

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 from django.conf import settings
 
 
+# With a default the answer is always a str (the environment's value or the default).
+@overload
+def _setting(name: str) -> str | None: ...
+@overload
+def _setting(name: str, default: str) -> str: ...
 def _setting(name: str, default: str | None = None) -> str | None:
     value = getattr(settings, name, None)
     if value in (None, ""):

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from django.utils.translation import gettext as _
 
 from tongxin.core.datums import haversine_m
 
@@ -117,16 +118,16 @@ def rank_duplicates(target: Request, pool: Sequence[Request], params: DuplicateP
             continue
         reasons: list[str] = []
         if same_caller:
-            reasons.append("同一来电人")
+            reasons.append(_("同一来电人"))
         if distance is not None and distance <= params.radius_m:
-            reasons.append(f"相距约 {distance:.0f} 米")
+            reasons.append(_("相距约 %(metres).0f 米") % {"metres": distance})
         elif distance is None and within == 1.0:
-            reasons.append("同一网格")
+            reasons.append(_("同一网格"))
         if similarity >= params.text_reason:
-            reasons.append(f"诉求内容相似（{similarity:.0%}）")
+            reasons.append(_("诉求内容相似（%(percent).0f%%）") % {"percent": similarity * 100})
         if same_category:
-            reasons.append("同一分类")
-        reasons.append(f"受理时间相差 {hours:.0f} 小时" if hours >= 1 else "受理时间相差不到 1 小时")
+            reasons.append(_("同一分类"))
+        reasons.append(_("受理时间相差 %(hours).0f 小时") % {"hours": hours} if hours >= 1 else _("受理时间相差不到 1 小时"))
         out.append(Candidate(request=request, score=round(score, 4), reasons=reasons, text_similarity=round(similarity, 4),
                              distance_m=None if distance is None else round(distance, 1), same_caller=same_caller,
                              same_category=same_category))

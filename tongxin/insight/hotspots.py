@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from django.utils.translation import gettext as _
 
 from tongxin.core.datums import haversine_m
 
@@ -128,7 +129,7 @@ def hotspot_list(*, actor: Any, area_code: str | None = None, days: int = 7, rad
     if area_code:
         area = area_get_by_code(area_code)
         if area is None:
-            raise ValidationFailed(fields={"area_code": f"区域代码 {area_code} 不存在"})
+            raise ValidationFailed(fields={"area_code": _("区域代码 %(area_code)s 不存在") % {"area_code": area_code}})
         qs = qs.filter(area_path__startswith=area.path)
     orders = list(qs.select_related("category", "area").only(
         "id", "number", "title", "content", "accepted_at", "lat", "lng", "category_id", "category__name", "area_id",
@@ -138,7 +139,7 @@ def hotspot_list(*, actor: Any, area_code: str | None = None, days: int = 7, rad
     items = []
     for group in cluster_points(points, radius_m=radius_m, min_size=min_size)[:limit]:
         members = sorted((orders[i] for i in group), key=lambda o: o.accepted_at)
-        located = [o for o in members if o.lat is not None]
+        located = [(o.lat, o.lng) for o in members if o.lat is not None and o.lng is not None]
         areas = Counter((o.area.code, o.area.name) for o in members)
         (area_code_, area_name), _n = areas.most_common(1)[0]
         category = members[0].category
@@ -146,8 +147,8 @@ def hotspot_list(*, actor: Any, area_code: str | None = None, days: int = 7, rad
             "count": len(members),
             "category": {"id": category.pk, "name": category.name} if category else None,
             "area": {"code": area_code_, "name": area_name},
-            "center": ({"lat": round(sum(o.lat for o in located) / len(located), 6),
-                        "lng": round(sum(o.lng for o in located) / len(located), 6)} if located else None),
+            "center": ({"lat": round(sum(lat for lat, _lng in located) / len(located), 6),
+                        "lng": round(sum(lng for _lat, lng in located) / len(located), 6)} if located else None),
             "first_at": members[0].accepted_at, "last_at": members[-1].accepted_at,
             "words": [w.word for w in hot_words([f"{o.title} {o.content}" for o in members], top=5, min_count=2)],
             "orders": [{"id": o.pk, "number": o.number, "status": o.status, "accepted_at": o.accepted_at,

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .textfeatures import normalise
 
 _STOPWORD_TEXT = """
@@ -123,7 +125,7 @@ def hot_word_list(*, actor: Any, area_code: str | None = None, days: int = 7, to
     if area_code:
         area = area_get_by_code(area_code)
         if area is None:
-            raise ValidationFailed(fields={"area_code": f"区域代码 {area_code} 不存在"})
+            raise ValidationFailed(fields={"area_code": _("区域代码 %(area_code)s 不存在") % {"area_code": area_code}})
         qs = qs.filter(area_path__startswith=area.path)
     start = now - timedelta(days=days)
     base_start = start - timedelta(days=days * baseline_periods)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from tongxin.core.errors import ApplicationError, PermissionDenied
 from tongxin.workorders.choices import Status
 from tongxin.workorders.models import Category, WorkOrder
@@ -28,7 +31,7 @@ PATH_SEPARATOR = "/"
 class ClassifierUnavailable(ApplicationError):
     status = 503
     code = "classifier_unavailable"
-    default_message = "智能分类模型尚未训练：请运行 tongxin classifier retrain，或配置 TONGXIN_CLASSIFIER_MODEL"
+    default_message = gettext_lazy("智能分类模型尚未训练：请运行 tongxin classifier retrain，或配置 TONGXIN_CLASSIFIER_MODEL")
 
 
 # --- the active model ----------------------------------------------------------------------------
@@ -69,9 +72,11 @@ def classifier_active() -> ActiveClassifier | None:
     if record is not None:
         if _verified.get(record.path) != record.sha256:
             if not Path(record.path).exists():
-                raise ModelFileError(f"启用中的模型文件不存在：{record.path}", code="classifier_model_missing")
+                raise ModelFileError(_("启用中的模型文件不存在：%(path)s") % {"path": record.path},
+                                     code="classifier_model_missing")
             if _sha256(record.path) != record.sha256:
-                raise ModelFileError(f"模型文件 {record.path} 的校验和与登记的不一致", code="classifier_model_checksum")
+                raise ModelFileError(_("模型文件 %(path)s 的校验和与登记的不一致") % {"path": record.path},
+                                     code="classifier_model_checksum")
             _verified[record.path] = record.sha256
         return ActiveClassifier(model=load_cached(record.path), path=record.path, record=record)
     fallback = config.fallback_model_path()
@@ -161,7 +166,7 @@ def classify_allowed(actor: Any) -> None:
     from tongxin.accounts.selectors import actor_scope
 
     if not actor_scope(actor).roles:
-        raise PermissionDenied("您没有可使用智能分类的角色")
+        raise PermissionDenied(_("您没有可使用智能分类的角色"))
 
 
 # --- the history the platform learns from ------------------------------------------------------------

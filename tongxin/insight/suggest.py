@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 MIN_SUPPORT = 3
 MIN_CONFIDENCE = 0.34  # Wilson lower bound of the leading share: 3 of 3 passes (0.44), 4 of 9 does not
@@ -80,7 +81,8 @@ class LearnedRouting:
                 if wilson_lower_bound(count, total) < MIN_CONFIDENCE:
                     continue
                 return Suggestion(department_id=department_id, source="history", share=round(count / total, 3),
-                                  support=total, reason=f"历史工单：同类诉求 {total} 件中 {count} 件最终由该单位办理")
+                                  support=total, reason=_("历史工单：同类诉求 %(total)s 件中 %(count)s 件最终由该单位办理") % {
+                                      "total": total, "count": count})
         return None
 
 
@@ -150,7 +152,7 @@ def department_suggest(*, category_id: int | None, area_path: str, routing: Lear
     learned = (routing or learned_routing()).suggest(category_id, area_path)
     if learned is not None:
         return learned
-    return Suggestion(department_id=None, source="none", reason="派单目录和历史工单都没有可参考的承办单位，请手动选择")
+    return Suggestion(department_id=None, source="none", reason=_("派单目录和历史工单都没有可参考的承办单位，请手动选择"))
 
 
 def routing_evaluate(*, holdout: float = 0.2) -> dict[str, Any]:

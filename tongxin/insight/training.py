@@ -20,7 +20,7 @@ import hashlib
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ def default_min_df(n_texts: int) -> int:
 
 # --- fitting ----------------------------------------------------------------------------------------
 
-def fit(texts: Sequence[str], labels: dict[str, Sequence[str | None]], *, min_df: int | None = None,
+def fit(texts: Sequence[str], labels: Mapping[str, Sequence[str | None]], *, min_df: int | None = None,
         C: float = SVM_C, features: dict[str, Any] | None = None) -> TextClassifier:
     """Fit one head per entry of ``labels`` (head name → one label per text, None = not in this head).
 
@@ -254,13 +254,13 @@ def message_folds(data: ContestData, n_folds: int, seed: int = 2020) -> list[int
             x = parent[x]
         return x
 
-    for side in (0, 1):
+    for keys in ([m[0] for m in data.messages], [m[1] for m in data.messages]):  # subjects, then bodies
         first: dict[int, int] = {}
-        for n, message in enumerate(data.messages):
-            if message[side] in first:
-                parent[find(n)] = find(first[message[side]])
+        for n, key in enumerate(keys):
+            if key in first:
+                parent[find(n)] = find(first[key])
             else:
-                first[message[side]] = n
+                first[key] = n
     groups: dict[int, list[int]] = defaultdict(list)
     for n in range(len(data.messages)):
         groups[find(n)].append(n)
@@ -325,8 +325,9 @@ def fit_contest(data: ContestData, subjects: Sequence[int], bodies: Sequence[int
 
 def held_out_messages(data: ContestData, messages: Sequence[int]) -> tuple[list[Message], list[Message], list[str]]:
     """Subjects alone, (subject, body) pairs, labels."""
-    subjects = [data.subjects[data.messages[m][0]].text for m in messages]
-    pairs = [(data.subjects[data.messages[m][0]].text, data.bodies[data.messages[m][1]].text) for m in messages]
+    subjects: list[Message] = [data.subjects[data.messages[m][0]].text for m in messages]
+    pairs: list[Message] = [(data.subjects[data.messages[m][0]].text, data.bodies[data.messages[m][1]].text)
+                            for m in messages]
     return subjects, pairs, [data.messages[m][2] for m in messages]
 
 
@@ -353,7 +354,7 @@ def train_contest_model(directory: str | Path, *, holdout: float = 0.2, seed: in
         model = fit_contest(data, split.train_subjects, split.train_bodies)
         subjects, pairs, y = held_out_messages(data, test)
         calibrate(model, "level1", subjects + pairs, y + y)
-        metrics = {
+        metrics: dict[str, Any] = {
             "protocol": (f"held-out {len(test)} complete messages (fold 1 of {n_folds}, seed {seed}); training kept no "
                          f"subject or body of them, nor near-copies (char-bigram cosine >= {NEAR_DUPLICATE_COSINE})"),
             "subject": _summary(evaluate(model, subjects, y)),

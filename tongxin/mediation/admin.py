@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.services import role_grant
@@ -30,7 +31,7 @@ class MediationOrgForm(forms.ModelForm):
     def clean_area(self):
         area = self.cleaned_data["area"]
         if area.level == "grid":
-            raise ValidationError("调解组织不能设在网格")
+            raise ValidationError(_("调解组织不能设在网格"))
         return area
 
 

@@ -8,10 +8,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Path, Query, Router
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Query, Router
 from ninja.responses import Status as HttpStatus
 
-from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.regions.selectors import area_get_by_code
 
 from . import selectors, services
@@ -32,6 +33,7 @@ from .schemas import (
     FollowUpIn,
     FromWorkOrderIn,
     HandoverIn,
+    InSchema,
     JointIn,
     MediationNumbersOut,
     MediatorOut,
@@ -41,6 +43,7 @@ from .schemas import (
     SessionIn,
     WorkOrderRef,
 )
+from .search import SEARCH_MAX_CHARS, case_search, search_term_clean
 from .workflow import TRANSITIONS, actor_role_for, allowed_actions
 
 router = Router(tags=["mediation"])
@@ -123,7 +126,7 @@ def _action_label(action: str) -> str:
 def _visible(user: Any, case_id: Any) -> DisputeCase:
     case = selectors.case_get(actor=user, case_id=case_id)
     if case is None:
-        raise NotFound("未找到该案件")
+        raise NotFound(_("未找到该案件"))
     return case
 
 
@@ -132,7 +135,7 @@ def _area_path(area_code: str | None) -> str | None:
         return None
     area = area_get_by_code(area_code)
     if area is None:
-        raise ValidationFailed(fields={"area_code": f"区域 {area_code} 不存在"})
+        raise ValidationFailed(fields={"area_code": _("区域 %(area_code)s 不存在") % {"area_code": area_code}})
     return area.path
 
 
@@ -160,17 +163,57 @@ def mediator_list(request: HttpRequest, speciality: DisputeType | None = None, l
 def case_list(request: HttpRequest, status: Status | None = None, level: Level | None = None,
               area_code: str | None = None, dispute_type: DisputeType | None = None, date_from: date | None = None,
               date_to: date | None = None, target: Target | None = None, met: bool | None = None,
-              follow_up_overdue: bool = False, q: str = "",
+              follow_up_overdue: bool = False,
+              q: str = Query("", description="Refused: 400 `search_moved_to_post`. A search term (a name, a phone, "
+                                             "an ID number) does not belong in a URL; use `POST /mediation/cases/search`."),
               limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """With ``target`` the list is that target's denominator (concluded cases, dated by conclusion);
-    ``met=true`` narrows it to the numerator, ``met=false`` to the cases that miss it. ``q`` matches the
-    number or the title, and an 18-character ID number the cases with a party of that number (compared
-    by its keyed digest)."""
+    ``met=true`` narrows it to the numerator, ``met=false`` to the cases that miss it. Searching by a term
+    is ``POST /mediation/cases/search``: a term in the query string would land in proxy logs and histories."""
+    if q.strip():
+        raise ApplicationError(
+            _("按关键词查找案件已改为 POST /api/v1/mediation/cases/search，搜索内容放在请求体中，不再放在网址里"),
+            code=SEARCH_MOVED, fields={"q": _("请改用 POST /api/v1/mediation/cases/search")})
     filters = selectors.CaseFilters(status=status, level=level, area_path=_area_path(area_code),
                                     dispute_type=dispute_type, date_from=date_from, date_to=date_to, target=target,
-                                    met=met, follow_up_overdue=follow_up_overdue, q=q[:50])
+                                    met=met, follow_up_overdue=follow_up_overdue)
     qs = selectors.case_list(actor=actor(request), filters=filters)
     return {"count": qs.count(), "items": [_item(c) for c in qs[offset:offset + limit]]}
+
+
+# --- the case search: the term in a POST body, never in a URL ------------------------------------
+
+SEARCH_MOVED = "search_moved_to_post"  # the code of GET /mediation/cases?q=…: stable, programs branch on it
+
+
+class CaseSearchIn(InSchema):
+    q: str = Field(..., description=f"The term: a party's name (or part of it), a whole phone number, a whole ID "
+                                    f"number, a case number or words of the title. At most {SEARCH_MAX_CHARS} "
+                                    f"characters (422 on `q` otherwise).")
+    status: Status | None = None
+    level: Level | None = None
+    area_code: str | None = Field(None, max_length=32)
+    dispute_type: DisputeType | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    target: Target | None = None
+    met: bool | None = None
+    follow_up_overdue: bool = False
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+@router.post("/mediation/cases/search", response={200: CasePage, **ERRORS}, summary="Search cases (term in the body)")
+def case_search_endpoint(request: HttpRequest, payload: CaseSearchIn) -> dict[str, Any]:
+    """The case list's filters plus a search term, sent in the body so that no name, phone or ID number
+    appears in a URL (and so in no proxy log or browser history). Same jurisdiction as the list."""
+    term = search_term_clean(payload.q)
+    filters = selectors.CaseFilters(status=payload.status, level=payload.level,
+                                    area_path=_area_path(payload.area_code), dispute_type=payload.dispute_type,
+                                    date_from=payload.date_from, date_to=payload.date_to, target=payload.target,
+                                    met=payload.met, follow_up_overdue=payload.follow_up_overdue)
+    qs = case_search(actor=actor(request), term=term, filters=filters)
+    return {"count": qs.count(), "items": [_item(c) for c in qs[payload.offset:payload.offset + payload.limit]]}
 
 
 @router.post("/mediation/cases", response={201: CaseDetail, **ERRORS}, summary="Receive a case (首接首办)")

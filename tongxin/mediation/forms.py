@@ -168,7 +168,7 @@ class CaseFilterForm(forms.Form):
     area_code = forms.CharField(label=_("区域代码"), required=False, max_length=32)
     date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(label=_("编号、案由或身份证号"), required=False, max_length=50)
+    # No search term here: the search box posts it (views.case_list), so it never enters a URL.
 
 
 class NumbersFilterForm(forms.Form):

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.models import User
@@ -87,7 +88,8 @@ def _text(value: Any, field: str, *, label: str, max_chars: int = MAX_TEXT, requ
 
 def _choice(value: Any, choices: Any, field: str, label: str) -> str:
     if value not in choices.values:
-        raise ValidationFailed(fields={field: f"无效的{label}：{value}，可选：{', '.join(choices.values)}"})
+        raise ValidationFailed(fields={field: _("无效的%(label)s：%(value)s，可选：%(values)s") % {
+            "label": label, "value": value, "values": ", ".join(choices.values)}})
     return str(value)
 
 
@@ -99,9 +101,9 @@ def _locked(case_id: Any, actor: Any, *, version: int | None = None) -> DisputeC
     # Two mediators may click at once: the row lock orders them; the second sees the first's change.
     case = cases_visible_to(actor).select_for_update().filter(pk=pk).first()
     if case is None:
-        raise NotFound("未找到该案件")
+        raise NotFound(_("未找到该案件"))
     if version is not None and version != case.version:
-        raise Conflict("该案件已被他人更新，请刷新后重试", fields={"version": f"当前版本为 {case.version}"})
+        raise Conflict(_("该案件已被他人更新，请刷新后重试"), fields={"version": _("当前版本为 %(version)s") % {"version": case.version}})
     return case
 
 
@@ -111,7 +113,7 @@ def _org(org_id: Any, field: str) -> MediationOrg:
     except (TypeError, ValueError):
         org = None
     if org is None:
-        raise ValidationFailed(fields={field: f"调解组织 {org_id} 不存在或已停用"})
+        raise ValidationFailed(fields={field: _("调解组织 %(org_id)s 不存在或已停用") % {"org_id": org_id}})
     return org
 
 
@@ -140,11 +142,11 @@ def _notify_org(org: MediationOrg, *, kind: str, title: str, case: DisputeCase, 
 def org_ensure(*, code: str, name: str, kind: str, area: Area, specialities: list[str] | None = None,
                phone: str = "", address: str = "") -> MediationOrg:
     """Create or update an organisation by code; its level follows its area."""
-    kind = _choice(kind, OrgKind, "kind", "组织类型")
+    kind = _choice(kind, OrgKind, "kind", _("组织类型"))
     if area.level == AreaLevel.GRID:
-        raise ValidationFailed(fields={"area": "调解组织不能设在网格"})
+        raise ValidationFailed(fields={"area": _("调解组织不能设在网格")})
     for value in specialities or []:
-        _choice(value, DisputeType, "specialities", "擅长领域")
+        _choice(value, DisputeType, "specialities", _("擅长领域"))
     org, _created = MediationOrg.objects.update_or_create(code=code, defaults={
         "name": name, "kind": kind, "level": AREA_TO_LEVEL[AreaLevel(area.level)], "area": area,
         "specialities": list(specialities or []), "phone": phone, "address": address, "active": True,
@@ -157,11 +159,11 @@ def mediator_ensure(*, org: MediationOrg, name: str, user: User | None = None, g
                     specialities: list[str] | None = None, languages: list[str] | None = None,
                     is_expert: bool = False, phone: str = "", actor: Any = None) -> Mediator:
     """A mediator of ``org``; a mediator with a login gets the mediator role on the organisation's area."""
-    _choice(grade, MediatorGrade, "grade", "级别")
+    _choice(grade, MediatorGrade, "grade", _("级别"))
     for value in specialities or []:
-        _choice(value, DisputeType, "specialities", "擅长领域")
+        _choice(value, DisputeType, "specialities", _("擅长领域"))
     for value in languages or [Language.CHINESE]:
-        _choice(value, Language, "languages", "工作语言")
+        _choice(value, Language, "languages", _("工作语言"))
     lookup = {"org": org, "user": user} if user is not None else {"org": org, "name": name, "user": None}
     mediator, _created = Mediator.objects.update_or_create(**lookup, defaults={
         "name": name, "grade": grade, "specialities": list(specialities or []),
@@ -187,21 +189,21 @@ class PartyIn:
 
 def _parties(parties: list[Any]) -> list[Party]:
     if not parties:
-        raise ValidationFailed(fields={"parties": "至少填写一名当事人"})
+        raise ValidationFailed(fields={"parties": _("至少填写一名当事人")})
     if len(parties) > MAX_PARTIES:
-        raise ValidationFailed(fields={"parties": f"当事人最多 {MAX_PARTIES} 名"})
+        raise ValidationFailed(fields={"parties": _("当事人最多 %(max)s 名") % {"max": MAX_PARTIES}})
     result = []
     for i, raw in enumerate(parties):
         p = raw if isinstance(raw, PartyIn) else PartyIn(**(raw if isinstance(raw, dict) else raw.dict()))
-        name = _text(p.name, f"parties[{i}].name", label="当事人姓名", max_chars=100)
-        kind = _choice(p.kind, PartyKind, f"parties[{i}].kind", "当事人类型")
-        side = _choice(p.side, PartySide, f"parties[{i}].side", "当事方")
+        name = _text(p.name, f"parties[{i}].name", label=_("当事人姓名"), max_chars=100)
+        kind = _choice(p.kind, PartyKind, f"parties[{i}].kind", _("当事人类型"))
+        side = _choice(p.side, PartySide, f"parties[{i}].side", _("当事方"))
         phone = (p.phone or "").strip().replace(" ", "")
         if phone and not (phone.replace("-", "").lstrip("+").isdigit() and 5 <= len(phone) <= 20):
-            raise ValidationFailed(fields={f"parties[{i}].phone": "电话号码格式不正确"})
+            raise ValidationFailed(fields={f"parties[{i}].phone": _("电话号码格式不正确")})
         id_number = (p.id_number or "").strip().upper()
         if id_number and (len(id_number) > 30 or not id_number.replace("X", "").isalnum()):
-            raise ValidationFailed(fields={f"parties[{i}].id_number": "证件号码格式不正确"})
+            raise ValidationFailed(fields={f"parties[{i}].id_number": _("证件号码格式不正确")})
         party = Party(kind=kind, side=side, name=name)
         personal.party_set_phone(party, phone)
         personal.party_set_id_number(party, id_number)
@@ -214,9 +216,9 @@ def _area_for(org: MediationOrg, area_code: str | None) -> Area:
         return org.area
     area = Area.objects.filter(code=str(area_code)).first()
     if area is None:
-        raise ValidationFailed(fields={"area_code": f"区域 {area_code} 不存在"})
+        raise ValidationFailed(fields={"area_code": _("区域 %(area_code)s 不存在") % {"area_code": area_code}})
     if not area.path.startswith(org.area_path):
-        raise ValidationFailed(fields={"area_code": f"纠纷发生地不在「{org.name}」的辖区内"})
+        raise ValidationFailed(fields={"area_code": _("纠纷发生地不在「%(org)s」的辖区内") % {"org": org.name}})
     return area
 
 
@@ -226,9 +228,9 @@ def _amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValidationFailed(fields={"amount": "涉及金额必须是数字"}) from None
+        raise ValidationFailed(fields={"amount": _("涉及金额必须是数字")}) from None
     if amount < 0 or amount >= Decimal("1e12") or not amount.is_finite():
-        raise ValidationFailed(fields={"amount": "涉及金额超出范围"})
+        raise ValidationFailed(fields={"amount": _("涉及金额超出范围")})
     return amount.quantize(Decimal("0.01"))
 
 
@@ -236,18 +238,18 @@ def _new_case(*, actor: Any, org: MediationOrg, role: str, title: str, descripti
               source: str, area: Area, address: str, amount: Any, people_count: Any, risk_violence: bool,
               risk_group: bool, risk_petition: bool, parties: list[Party], note: str,
               work_order: Any = None) -> DisputeCase:
-    title = _text(title, "title", label="案由", max_chars=200)
-    description = _text(description, "description", label="纠纷简要情况")
-    dispute_type = _choice(dispute_type, DisputeType, "dispute_type", "纠纷类型")
-    source = _choice(source, Source, "source", "来源")
-    address = _text(address, "address", label="地址", max_chars=200, required=False)
-    note = _text(note, "note", label="说明", required=False)
+    title = _text(title, "title", label=_("案由"), max_chars=200)
+    description = _text(description, "description", label=_("纠纷简要情况"))
+    dispute_type = _choice(dispute_type, DisputeType, "dispute_type", _("纠纷类型"))
+    source = _choice(source, Source, "source", _("来源"))
+    address = _text(address, "address", label=_("地址"), max_chars=200, required=False)
+    note = _text(note, "note", label=_("说明"), required=False)
     try:
         people = int(people_count if people_count not in (None, "") else 2)
     except (TypeError, ValueError):
-        raise ValidationFailed(fields={"people_count": "涉及人数必须是整数"}) from None
+        raise ValidationFailed(fields={"people_count": _("涉及人数必须是整数")}) from None
     if not 1 <= people <= 100000:
-        raise ValidationFailed(fields={"people_count": "涉及人数应在 1 到 100000 之间"})
+        raise ValidationFailed(fields={"people_count": _("涉及人数应在 1 到 100000 之间")})
     now = timezone.now()
     case = DisputeCase.objects.create(
         number=_allocate_number(now), title=title, description=description, dispute_type=dispute_type, source=source,
@@ -278,7 +280,7 @@ def case_create(
     """受理 (首接首办): a mediator records a dispute at their organisation, which owns it from now on."""
     org = _org(org_id, "org_id")
     if org.pk not in mediator_org_ids(actor) or actor_scope(actor).area_role_covers({Role.MEDIATOR}, org.area_path) is None:
-        raise PermissionDenied("只有该调解组织的调解员可以受理案件")
+        raise PermissionDenied(_("只有该调解组织的调解员可以受理案件"))
     return _new_case(actor=actor, org=org, role=Role.MEDIATOR, title=title, description=description,
                      dispute_type=dispute_type, source=source, area=_area_for(org, area_code), address=address,
                      amount=amount, people_count=people_count, risk_violence=risk_violence, risk_group=risk_group,
@@ -293,12 +295,12 @@ def case_from_work_order(*, actor: Any, order_id: Any, org_id: Any, dispute_type
     case (workorders.services.work_order_comment, so the actor needs a 12345 centre role there)."""
     order = work_order_get(actor=actor, order_id=order_id)
     if order is None:
-        raise NotFound("未找到该工单")
+        raise NotFound(_("未找到该工单"))
     if CaseWorkOrderLink.objects.filter(work_order=order, direction=CaseWorkOrderLink.FROM_ORDER).exists():
-        raise Conflict("该工单已转为矛盾纠纷案件", fields={"order_id": "已转过"})
+        raise Conflict(_("该工单已转为矛盾纠纷案件"), fields={"order_id": _("已转过")})
     org = _org(org_id, "org_id")
     if not order.area_path.startswith(org.area_path):
-        raise ValidationFailed(fields={"org_id": f"工单所在区域不在「{org.name}」的辖区内"})
+        raise ValidationFailed(fields={"org_id": _("工单所在区域不在「%(org)s」的辖区内") % {"org": org.name}})
     applicant = Party(kind=PartyKind.PERSON, side=PartySide.APPLICANT, name=order.citizen_name or "匿名诉求人")
     personal.party_set_phone(applicant, order.citizen_phone)
     parties = [applicant]
@@ -319,10 +321,10 @@ def case_from_work_order(*, actor: Any, order_id: Any, org_id: Any, dispute_type
 # --- the three ways -----------------------------------------------------------------------------
 
 def _simple(action: Action, *, case_id: Any, actor: Any, note: str, version: int | None,
-            required: bool = False, label: str = "说明") -> DisputeCase:
+            required: bool = False, label: str = "") -> DisputeCase:
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, action, actor)
-    note = _text(note, "note", label=label, required=required)
+    note = _text(note, "note", label=label or _("说明"), required=required)
     apply_transition(case, action, actor=actor, role=role, transition=transition, note=note)
     return case
 
@@ -338,27 +340,28 @@ def case_handover_request(*, case_id: Any, actor: Any, kind: str, to_org_id: Any
                           version: int | None = None) -> Handover:
     """分流 (a triage centre routes to a unit at its level or below) or 上报 (exactly one level up, never
     skipping). The case stays with its owner until the other side accepts (首接首办)."""
-    kind = _choice(kind, HandoverKind, "kind", "移交方式")
+    kind = _choice(kind, HandoverKind, "kind", _("移交方式"))
     action = Action.ROUTE if kind == HandoverKind.ROUTE else Action.ESCALATE
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, action, actor)
-    reason = _text(reason, "reason", label="移交理由")
+    reason = _text(reason, "reason", label=_("移交理由"))
     target = _org(to_org_id, "to_org_id")
     depth, target_depth = LEVEL_DEPTH[Level(case.level)], LEVEL_DEPTH[Level(target.level)]
     if target.pk == case.owner_org_id:
-        raise ValidationFailed(fields={"to_org_id": "不能移交给本组织"})
+        raise ValidationFailed(fields={"to_org_id": _("不能移交给本组织")})
     if not case.area_path.startswith(target.area_path):
-        raise ValidationFailed(fields={"to_org_id": f"纠纷发生地不在「{target.name}」的辖区内"})
+        raise ValidationFailed(fields={"to_org_id": _("纠纷发生地不在「%(org)s」的辖区内") % {"org": target.name}})
     if kind == HandoverKind.ESCALATE:
         if depth == 0:
-            raise ValidationFailed(fields={"to_org_id": "市级已是最高层级，不能再上报"})
+            raise ValidationFailed(fields={"to_org_id": _("市级已是最高层级，不能再上报")})
         if target_depth != depth - 1:
-            raise ValidationFailed(fields={"to_org_id": f"只能逐级上报到{Level(_level_at(depth - 1)).label}组织，不能越级"})
+            raise ValidationFailed(fields={"to_org_id": _("只能逐级上报到%(level)s组织，不能越级") % {
+                "level": Level(_level_at(depth - 1)).label}})
     else:
         if case.owner_org.kind not in TRIAGE_KINDS:
-            raise PermissionDenied("只有综治中心或市矛调中心可以分流案件；其他组织请上报上一级")
+            raise PermissionDenied(_("只有综治中心或市矛调中心可以分流案件；其他组织请上报上一级"))
         if target_depth < depth:
-            raise ValidationFailed(fields={"to_org_id": "分流只能到同级或下级组织；向上请使用逐级上报"})
+            raise ValidationFailed(fields={"to_org_id": _("分流只能到同级或下级组织；向上请使用逐级上报")})
     now = timezone.now()
     handover = Handover.objects.create(case=case, kind=kind, from_org=case.owner_org, to_org=target, reason=reason,
                                        previous_status=case.status, requested_by=actor, requested_at=now)
@@ -387,7 +390,7 @@ def _pending(case: DisputeCase) -> Handover:
     handover = (case.handovers.select_for_update(of=("self",)).filter(status=HandoverStatus.PENDING)
                 .select_related("to_org", "from_org").first())
     if handover is None:  # the status says hand-over; the row must exist (both are written together)
-        raise Conflict("没有待接收的移交")
+        raise Conflict(_("没有待接收的移交"))
     return handover
 
 
@@ -399,7 +402,7 @@ def case_handover_accept(*, case_id: Any, actor: Any, note: str = "", version: i
         check_transition(case, Action.ACCEPT_HANDOVER, actor)  # raises the 409
     handover = _pending(case)
     transition, role = check_transition(case, Action.ACCEPT_HANDOVER, actor, target_org_id=handover.to_org_id)
-    note = _text(note, "note", label="说明", required=False)
+    note = _text(note, "note", label=_("说明"), required=False)
     now = timezone.now()
     handover.status, handover.decided_by, handover.decided_at, handover.decision_note = (
         HandoverStatus.ACCEPTED, actor, now, note)
@@ -421,7 +424,7 @@ def case_handover_reject(*, case_id: Any, actor: Any, note: str, version: int | 
         check_transition(case, Action.REJECT_HANDOVER, actor)
     handover = _pending(case)
     transition, role = check_transition(case, Action.REJECT_HANDOVER, actor, target_org_id=handover.to_org_id)
-    note = _text(note, "note", label="退回理由")
+    note = _text(note, "note", label=_("退回理由"))
     handover.status, handover.decided_by, handover.decided_at, handover.decision_note = (
         HandoverStatus.REJECTED, actor, timezone.now(), note)
     handover.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -441,10 +444,10 @@ def case_joint_start(*, case_id: Any, actor: Any, leader_id: Any, note: str = ""
     except (TypeError, ValueError):
         leader = None
     if leader is None:
-        raise ValidationFailed(fields={"leader_id": "包案领导不存在"})
+        raise ValidationFailed(fields={"leader_id": _("包案领导不存在")})
     if actor_scope(leader).area_role_covers({Role.LEADER, Role.MEDIATOR}, case.area_path) is None:
-        raise ValidationFailed(fields={"leader_id": "包案领导须在纠纷发生地有领导或调解员职责"})
-    note = _text(note, "note", label="说明", required=False)
+        raise ValidationFailed(fields={"leader_id": _("包案领导须在纠纷发生地有领导或调解员职责")})
+    note = _text(note, "note", label=_("说明"), required=False)
     case.case_leader = leader
     apply_transition(case, Action.START_JOINT, actor=actor, role=role, transition=transition, note=note,
                      data={"leader": str(leader), "leader_id": leader.pk}, update_fields=["case_leader"])
@@ -457,29 +460,29 @@ def case_session_record(*, case_id: Any, actor: Any, kind: str = SessionKind.SES
                         version: int | None = None) -> Session:
     """A mediation session, or (joint cases) a joint meeting or visit: time, place, mediators, attendees,
     notes or decisions."""
-    kind = _choice(kind, SessionKind, "kind", "记录类型")
+    kind = _choice(kind, SessionKind, "kind", _("记录类型"))
     action = {SessionKind.SESSION: Action.SESSION, SessionKind.JOINT_MEETING: Action.JOINT_MEETING,
               SessionKind.JOINT_VISIT: Action.JOINT_VISIT}[SessionKind(kind)]
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, action, actor)
-    place = _text(place, "place", label="地点", max_chars=200)
-    attendees = _text(attendees, "attendees", label="参加人员", required=kind != SessionKind.SESSION)
-    notes = _text(notes, "notes", label="记录", required=True)
+    place = _text(place, "place", label=_("地点"), max_chars=200)
+    attendees = _text(attendees, "attendees", label=_("参加人员"), required=kind != SessionKind.SESSION)
+    notes = _text(notes, "notes", label=_("记录"), required=True)
     now = timezone.now()
     at = at or now
     if timezone.is_naive(at):
-        raise ValidationFailed(fields={"at": "时间必须带时区"})
+        raise ValidationFailed(fields={"at": _("时间必须带时区")})
     if at > now + timedelta(minutes=5):
-        raise ValidationFailed(fields={"at": "不能记录尚未发生的活动"})
+        raise ValidationFailed(fields={"at": _("不能记录尚未发生的活动")})
     ids = []
     for value in mediator_ids or []:
         try:
             ids.append(int(value))
         except (TypeError, ValueError):
-            raise ValidationFailed(fields={"mediator_ids": f"无效的调解员 {value}"}) from None
+            raise ValidationFailed(fields={"mediator_ids": _("无效的调解员 %(value)s") % {"value": value}}) from None
     mediators = list(Mediator.objects.filter(pk__in=ids, active=True))
     if len(mediators) != len(set(ids)):
-        raise ValidationFailed(fields={"mediator_ids": "有调解员不存在或不在岗"})
+        raise ValidationFailed(fields={"mediator_ids": _("有调解员不存在或不在岗")})
     session = Session.objects.create(case=case, kind=kind, org=case.owner_org, at=at, place=place, attendees=attendees,
                                      notes=notes, recorded_by=actor)
     session.mediators.set(mediators)
@@ -508,18 +511,18 @@ def case_agree(*, case_id: Any, actor: Any, text: str, scan: Any = None, follow_
     """调解协议: the agreement text (and the signed scan); follow-ups fall due every N days from now."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.AGREE, actor)
-    text = _text(text, "text", label="协议内容", max_chars=20000)
+    text = _text(text, "text", label=_("协议内容"), max_chars=20000)
     days = follow_up_days if follow_up_days is not None else follow_up_days_default()
     if not isinstance(days, int) or not 1 <= days <= 365:
-        raise ValidationFailed(fields={"follow_up_days": "回访间隔应在 1 到 365 天之间"})
+        raise ValidationFailed(fields={"follow_up_days": _("回访间隔应在 1 到 365 天之间")})
     fields = ["agreement_text", "agreed_at", "follow_up_days", "next_follow_up_at"]
     if scan is not None:
         if getattr(scan, "size", 0) > MAX_SCAN_BYTES:
-            raise ValidationFailed(fields={"scan": "扫描件不能超过 10 MB"})
+            raise ValidationFailed(fields={"scan": _("扫描件不能超过 10 MB")})
         head = scan.read(8)
         scan.seek(0)
         if not (head.startswith(b"%PDF-") or head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG")):
-            raise ValidationFailed(fields={"scan": "扫描件须为 PDF、JPEG 或 PNG"})
+            raise ValidationFailed(fields={"scan": _("扫描件须为 PDF、JPEG 或 PNG")})
         case.agreement_scan.save(f"{case.number}.bin", scan, save=False)
         fields.append("agreement_scan")
     now = timezone.now()
@@ -538,9 +541,9 @@ def case_confirm(*, case_id: Any, actor: Any, court: str, number: str, confirmed
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.CONFIRM, actor)
     if case.judicial_confirmed_at is not None:
-        raise Conflict("该协议已记录司法确认", fields={"number": case.judicial_number})
-    court = _text(court, "court", label="确认法院", max_chars=100)
-    number = _text(number, "number", label="确认文书号", max_chars=60)
+        raise Conflict(_("该协议已记录司法确认"), fields={"number": case.judicial_number})
+    court = _text(court, "court", label=_("确认法院"), max_chars=100)
+    number = _text(number, "number", label=_("确认文书号"), max_chars=60)
     case.judicial_confirmed_at, case.judicial_court, case.judicial_number = confirmed_at or timezone.now(), court, number
     apply_transition(case, Action.CONFIRM, actor=actor, role=role, transition=transition, note=f"{court} {number}",
                      update_fields=["judicial_confirmed_at", "judicial_court", "judicial_number"])
@@ -552,8 +555,8 @@ def case_fail(*, case_id: Any, actor: Any, guidance: str, note: str, version: in
     """调解不成: the parties are guided to litigation, arbitration, petition or an administrative body."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.FAIL, actor)
-    guidance = _choice(guidance, FailureGuidance, "guidance", "引导途径")
-    note = _text(note, "note", label="调解不成说明")
+    guidance = _choice(guidance, FailureGuidance, "guidance", _("引导途径"))
+    note = _text(note, "note", label=_("调解不成说明"))
     case.failure_guidance, case.failure_note = guidance, note
     fields = ["failure_guidance", "failure_note", *_conclude(case, timezone.now())]
     apply_transition(case, Action.FAIL, actor=actor, role=role, transition=transition, note=note,
@@ -566,7 +569,7 @@ def case_follow_up(*, case_id: Any, actor: Any, note: str, stable: bool = True, 
     """回访: record the visit; the next one falls due ``follow_up_days`` from now."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.FOLLOW_UP, actor)
-    note = _text(note, "note", label="回访情况")
+    note = _text(note, "note", label=_("回访情况"))
     now = timezone.now()
     follow_up = FollowUp.objects.create(case=case, due_at=case.next_follow_up_at or now, done_at=now,
                                         stable=bool(stable), note=note, by=actor)
@@ -585,8 +588,9 @@ def case_close(*, case_id: Any, actor: Any, note: str = "", version: int | None 
     follow_ups = list(case.follow_ups.order_by("done_at", "id"))
     needed = follow_ups_to_close()
     if sum(1 for f in follow_ups if f.stable) < needed or (follow_ups and not follow_ups[-1].stable):
-        raise ValidationFailed(fields={"follow_ups": f"结案前须至少 {needed} 次回访确认稳定，且最近一次回访为稳定"})
-    note = _text(note, "note", label="说明", required=False)
+        raise ValidationFailed(fields={"follow_ups": _("结案前须至少 %(needed)s 次回访确认稳定，且最近一次回访为稳定") % {
+            "needed": needed}})
+    note = _text(note, "note", label=_("说明"), required=False)
     case.closed_at, case.next_follow_up_at = timezone.now(), None
     apply_transition(case, Action.CLOSE, actor=actor, role=role, transition=transition, note=note,
                      update_fields=["closed_at", "next_follow_up_at"])
@@ -599,7 +603,7 @@ def case_reopen(*, case_id: Any, actor: Any, note: str, version: int | None = No
     concluded cases until it is concluded again (agreement or failure), then counts at that moment."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.REOPEN, actor)
-    note = _text(note, "note", label="重新调解理由")
+    note = _text(note, "note", label=_("重新调解理由"))
     previous = {"agreed_at": case.agreed_at.isoformat() if case.agreed_at else None,
                 "concluded_at": case.concluded_at.isoformat() if case.concluded_at else None}
     case.concluded_at, case.concluded_level, case.next_follow_up_at = None, "", None
@@ -612,7 +616,7 @@ def case_reopen(*, case_id: Any, actor: Any, note: str, version: int | None = No
 def case_withdraw(*, case_id: Any, actor: Any, note: str, version: int | None = None) -> DisputeCase:
     """撤回: the applicant withdraws (not counted in any target)."""
     return _simple(Action.WITHDRAW, case_id=case_id, actor=actor, note=note, version=version, required=True,
-                   label="撤回说明")
+                   label=_("撤回说明"))
 
 
 @transaction.atomic
@@ -622,7 +626,7 @@ def case_raise_work_order(*, case_id: Any, actor: Any, content: str, kind: str =
     both ways. Mediators of the case's area may create it (workorders' CREATE_ROLES, channel walk_in)."""
     case = _locked(case_id, actor, version=version)
     transition, role = check_transition(case, Action.RAISE_WORK_ORDER, actor)
-    content = _text(content, "content", label="转办内容")
+    content = _text(content, "content", label=_("转办内容"))
     party = case.parties.order_by("id").first()
     order = workorder_services.work_order_create(
         actor=actor, channel=Channel.WALK_IN, kind=kind, content=content, title=f"矛盾纠纷案件 {case.number} 转办",
@@ -655,13 +659,13 @@ def party_reveal(*, actor: Any, case_id: Any, party_id: Any) -> RevealedParty:
     the audit row's transaction (a missing key fails the reveal, and then no audit row is written)."""
     case = cases_visible_to(actor).filter(pk=case_id).first() if str(case_id).isdigit() else None
     if case is None:
-        raise NotFound("未找到该案件")
+        raise NotFound(_("未找到该案件"))
     party = case.parties.filter(pk=party_id).first() if str(party_id).isdigit() else None
     if party is None:
-        raise NotFound("未找到该当事人")
+        raise NotFound(_("未找到该当事人"))
     scope = actor_scope(actor)
     if not scope.is_admin and scope.area_role_covers({Role.MEDIATOR}, case.area_path) is None:
-        raise PermissionDenied("只有辖区调解员可以查看当事人完整信息")
+        raise PermissionDenied(_("只有辖区调解员可以查看当事人完整信息"))
     audit_record(actor=actor, event_type=AuditEventType.PERSONAL_DATA_REVEAL, object_type="mediation_party",
                  object_id=party.pk, data={"case": case.number, "fields": ["phone", "id_number"]})
     return RevealedParty(pk=party.pk, name=party.name, phone=personal.party_phone(party),

@@ -1,9 +1,12 @@
-"""The mediation pages: the case list (filters incl. the four targets), intake (and conversion from a work
+"""The mediation pages: the case list (filters incl. the four targets, and the search by POST), intake (and conversion from a work
 order), the case page (facts, parties masked, timeline, one form per action the actor may take) and the
 numbers page. Views stay thin: parse a form, call one service or selector, render."""
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -13,15 +16,19 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tongxin.accounts.selectors import actor_scope
+from tongxin.core import fieldcrypt
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.forms import run_service
+from tongxin.core.masking import mask_id_number, mask_phone
 from tongxin.regions.choices import AreaLevel
 from tongxin.regions.models import Area
 from tongxin.workorders.selectors import work_orders_visible_to
@@ -31,6 +38,8 @@ from . import selectors, services
 from .api import case_actions_for
 from .choices import Action, Status, Target
 from .models import MediationOrg
+from .personal import looks_like_resident_id
+from .search import PHONE_LIKE_RE, case_search, search_term_clean
 from .workflow import mediator_org_ids
 
 
@@ -61,12 +70,103 @@ def _area_path(code: str | None) -> str | None:
     return area.path if area else "/nowhere/"
 
 
-# --- the list -----------------------------------------------------------------------------------
+# --- the list and the search ---------------------------------------------------------------------
+# The filters are a GET form (bookmarkable, nothing personal in them). The search term (a name, a phone,
+# an ID number) never goes into a URL: the search box POSTs it (CSRF), the view seals it into the staff
+# session under a random search id and redirects (303) to ``?search=<id>``; the results and their
+# pagination carry only that id. A GET with ``?q=`` runs nothing: it redirects to the list without it.
+# Why the session and not the POST body: docs/mediation.md, "Finding a case".
+
+SEARCH_SESSION_KEY = "mediation_searches"
+SEARCH_TTL_SECONDS = 2 * 3600
+SEARCH_KEEP = 10  # searches remembered per session; older ones expire first
+SEARCH_TERM_CONTEXT = "django_session.mediation_search"  # binds a sealed term to the session store
+SEARCH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+LIST_PARAMS = ("status", "level", "dispute_type", "target", "met", "overdue", "area_code", "date_from", "date_to")
+
+
+class CaseSearchForm(forms.Form):
+    """The search box. The rules (and their reasons) are search.search_term_clean's, as for the API: one wording."""
+
+    # No maxlength attribute: a pasted longer term gets the reason instead of being cut silently. No
+    # autocomplete: the browser would keep ID numbers in its form history.
+    q = forms.CharField(
+        label=gettext_lazy("搜索内容（当事人姓名、电话、身份证号或案件编号）"), required=False, strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "required": True}))
+
+    def clean_q(self) -> str:
+        try:
+            return search_term_clean(self.cleaned_data.get("q"))
+        except ValidationFailed as error:
+            raise forms.ValidationError(str(error.fields["q"])) from None
+
+
+def _searches(request: HttpRequest) -> dict[str, list[Any]]:
+    """The session's searches {id: [sealed term, stored at (epoch seconds)]} still within the TTL."""
+    now = time.time()
+    stored = request.session.get(SEARCH_SESSION_KEY) or {}
+    return {sid: entry for sid, entry in stored.items()
+            if isinstance(entry, list) and len(entry) == 2 and now - float(entry[1]) < SEARCH_TTL_SECONDS}
+
+
+def _search_store(request: HttpRequest, term: str) -> str:
+    searches = _searches(request)
+    sid = secrets.token_urlsafe(18)
+    searches[sid] = [fieldcrypt.encrypt(term, context=SEARCH_TERM_CONTEXT), time.time()]
+    newest = sorted(searches.items(), key=lambda item: float(item[1][1]))[-SEARCH_KEEP:]
+    request.session[SEARCH_SESSION_KEY] = dict(newest)
+    return sid
+
+
+def _search_term(request: HttpRequest, sid: str) -> str | None:
+    """The term of one of this session's searches, or None (unknown, expired, another session's, or sealed
+    under a key no longer configured)."""
+    entry = _searches(request).get(sid) if SEARCH_ID_RE.match(sid) else None
+    if entry is None:
+        return None
+    try:
+        return fieldcrypt.decrypt(entry[0], context=SEARCH_TERM_CONTEXT)
+    except fieldcrypt.DecryptionError:
+        return None
+
+
+def _search_label(term: str) -> str:
+    """What the page says was searched: an ID number or a phone masked, as everywhere else."""
+    if looks_like_resident_id(term):
+        return _("身份证号 %(value)s") % {"value": mask_id_number(fieldcrypt.normalise(term))}
+    if PHONE_LIKE_RE.match(term):
+        return mask_phone(term.replace(" ", ""))
+    return term
+
+
+def _list_url(params: list[tuple[str, str]]) -> str:
+    query = urlencode(params)
+    return reverse("mediation:list") + (f"?{query}" if query else "")
+
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def case_list(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
+    search_form = CaseSearchForm()
+    status = 200
+    if request.method == "POST":
+        search_form = CaseSearchForm(request.POST)
+        if search_form.is_valid():
+            sid = _search_store(request, search_form.cleaned_data["q"])
+            return HttpResponseRedirect(_list_url([("search", sid)]), status=303)
+        # Show the reason, not the term: the errors are computed, so emptying the data only blanks the box.
+        search_form.data = {"q": ""}
+        status = 422
+    kept = [(k, str(v)) for k, v in request.GET.items() if k in (*LIST_PARAMS, "search") and v]
+    if "q" in request.GET:  # an old link or a hand-typed URL: never search by it, and drop it from the address
+        messages.info(request, _("为保护个人信息，搜索内容不再放在网址中：请在“搜索内容”框中输入后点“搜索”。"))
+        return redirect(_list_url(kept))
+    sid = request.GET.get("search", "")
+    term = _search_term(request, sid) if sid else None
+    if sid and term is None:
+        messages.info(request, _("这次搜索已过期，请重新输入搜索内容。"))
+        return redirect(_list_url([(k, v) for k, v in kept if k != "search"]))
     form = f.CaseFilterForm(request.GET or None)
     form.fields["area_code"] = forms.ChoiceField(label=_("区域"), required=False, choices=_area_choices(request.user))
     d = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -74,14 +174,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
         status=d.get("status") or None, level=d.get("level") or None, dispute_type=d.get("dispute_type") or None,
         area_path=_area_path(d.get("area_code")), date_from=d.get("date_from"), date_to=d.get("date_to"),
         target=d.get("target") or None, met={"yes": True, "no": False}.get(d.get("met") or ""),
-        follow_up_overdue=bool(d.get("overdue")), q=d.get("q") or "",
+        follow_up_overdue=bool(d.get("overdue")),
     )
-    page = Paginator(selectors.case_list(actor=request.user, filters=filters), 30).get_page(request.GET.get("page"))
-    query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
-    return render(request, "mediation/case_list.html", {
-        "nav": "mediation", "form": form, "page_obj": page, "query": query + "&" if query else "",
-        "now": timezone.now(), "can_receive": bool(mediator_org_ids(request.user)),
-    })
+    cases = (case_search(actor=request.user, term=term, filters=filters) if term is not None
+             else selectors.case_list(actor=request.user, filters=filters))
+    page = Paginator(cases, 30).get_page(request.GET.get("page"))
+    query = urlencode(kept)  # only the filters and the search id: never a term
+    response = render(request, "mediation/case_list.html", {
+        "nav": "mediation", "form": form, "search_form": search_form, "search_id": sid if term is not None else "",
+        "search_label": _search_label(term) if term is not None else "", "page_obj": page,
+        "query": query + "&" if query else "", "now": timezone.now(),
+        "can_receive": bool(mediator_org_ids(request.user)),
+    }, status=status)
+    if term is not None:
+        response["Cache-Control"] = "no-store"  # results of a search for a person: not kept on a shared PC
+    return response
 
 
 # --- intake ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.selectors import actor_scope
@@ -112,12 +113,14 @@ def check_transition(case: DisputeCase, action: Action | str, actor: Any, *, tar
     transition = TRANSITIONS.get((Status(case.status), Action(action)))
     if transition is None:
         raise IllegalTransition(
-            f"案件当前状态为「{Status(case.status).label}」，不能执行「{Action(action).label}」",
+            _("案件当前状态为「%(status)s」，不能执行「%(action)s」") % {
+                "status": Status(case.status).label, "action": Action(action).label},
             fields={"action": str(action), "status": case.status},
         )
     role = actor_role_for(case, transition, actor, target_org_id=target_org_id)
     if role is None:
-        raise PermissionDenied(f"您不能对该案件执行「{Action(action).label}」（首接首办：由承办组织的调解员办理）")
+        raise PermissionDenied(_("您不能对该案件执行「%(action)s」（首接首办：由承办组织的调解员办理）") % {
+            "action": Action(action).label})
     return transition, role
 
 

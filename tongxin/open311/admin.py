@@ -76,7 +76,8 @@ class AttributeForm(forms.ModelForm):
             )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         values = []
         keys: set[str] = set()
         for number, line in enumerate((cleaned.get("values_text") or "").splitlines(), start=1):

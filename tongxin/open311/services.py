@@ -257,7 +257,7 @@ def _display(attribute: Attribute, value: Any) -> str:
     if attribute.datatype in LIST_DATATYPES:
         names = {str(v.get("key")): str(v.get("name")) for v in attribute.values or [] if isinstance(v, dict)}
         keys = value if isinstance(value, list) else [value]
-        return "、".join(names.get(k, k) for k in keys)
+        return "、".join(names.get(k, k) for k in map(str, keys))
     return str(value)
 
 

@@ -261,11 +261,10 @@ def _date_range(query: Params) -> tuple[Any, Any]:
     start_raw, end_raw = query.get("start_date"), query.get("end_date")
     start = services.parse_datetime(start_raw, "start_date") if start_raw else None
     end = services.parse_datetime(end_raw, "end_date") if end_raw else None
-    if start is None and end is None:
-        end = timezone.now()
     if start is None:
+        end = end or timezone.now()
         start = end - MAX_SPAN
-    if end is None:
+    elif end is None:
         end = start + MAX_SPAN
     if end < start:
         raise Open311Error(400, "end_date：结束时间不能早于开始时间（start_date）")
@@ -332,7 +331,7 @@ def _step_description(step: selectors.PublicStep) -> str:
     department = step.department or "承办单位"
     data = step.data
     text = selectors.public_text(step.note, step.personal)
-    descriptions = {
+    descriptions: dict[str, str] = {
         Action.ACCEPT: "诉求已受理",
         Action.DISPATCH: f"已派单至{department}",
         Action.SIGN: f"{department}已签收，正在办理",

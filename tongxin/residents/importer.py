@@ -139,10 +139,10 @@ def read_rows(upload: Any, *, name: str) -> list[tuple[int, dict[str, str]]]:
             mapping[index] = target
     if unknown:
         raise ImportFileError(_("第 %(row)s 行表头无法识别：%(names)s。可用的列：%(columns)s") % {
-            "row": header_number, "names": "、".join(unknown), "columns": "、".join(str(c[1]) for c in COLUMNS)})
+            "row": header_number, "names": _("、").join(unknown), "columns": _("、").join(str(c[1]) for c in COLUMNS)})
     missing = [str(label) for f, label, _a, required in COLUMNS if required and f not in mapping.values()]
     if missing:
-        raise ImportFileError(_("缺少必填列：%(names)s") % {"names": "、".join(missing)})
+        raise ImportFileError(_("缺少必填列：%(names)s") % {"names": _("、").join(missing)})
     rows = []
     for number, row in table:
         if number <= header_number or not any(c for c in row):

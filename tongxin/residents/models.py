@@ -161,10 +161,14 @@ class Report(models.Model):
 
     order = models.OneToOneField("workorders.WorkOrder", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="resident_report")
-    receipt = models.CharField(_("回执号"), max_length=20, unique=True)
+    receipt = models.CharField(_("回执号"), max_length=20)  # unique: a constraint below (no LIKE index)
     state = models.CharField(_("状态"), max_length=12, choices=ReportState.choices, default=ReportState.RECEIVED)
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
-    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    # Indexed by the (place, -created_at) indexes below, which serve the foreign keys' lookups too: every
+    # index is written by each receipt (ADR 0011).
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="reports",
+                                  db_index=False)
+    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="reports",
+                                 db_index=False)
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
     phone = models.CharField(max_length=20)
     reporter_name = models.CharField(max_length=60, blank=True)
@@ -190,6 +194,7 @@ class Report(models.Model):
                    # the sweep's query: receipts still waiting, oldest first (a small partial index)
                    models.Index(fields=["created_at"], condition=models.Q(state="received"),
                                 name="report_received_created")]
+        constraints = [models.UniqueConstraint(fields=["receipt"], name="report_receipt_unique")]
 
     def __str__(self) -> str:
         return f"{self.receipt} ({self.get_state_display()})"
@@ -201,7 +206,8 @@ class ReportUpload(models.Model):
     and header when written; decoded, re-encoded and attached to the order by ``report_register``,
     which then deletes the row; kept while the report is ``failed`` (an operator may retry)."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="uploads")
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="uploads",
+                               db_index=False)  # the unique (report, index) index serves it
     index = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=100, blank=True)
     content_type = models.CharField(max_length=40)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.selectors import actor_scope
@@ -197,7 +198,7 @@ def board_items(*, category_code: str = "", since: datetime | None = None, limit
         "resident_report__lat", "resident_report__lng", "status", "category__name", "accepted_at")[:limit]
     return [
         BoardItem(lat=round(lat, BOARD_DECIMALS), lng=round(lng, BOARD_DECIMALS), status=status,
-                  status_label=resident_status_label(status), category=category or "未分类",
+                  status_label=resident_status_label(status), category=category or _("未分类"),
                   accepted_on=accepted.date().isoformat())
         for lat, lng, status, category, accepted in rows
         if lat is not None and lng is not None  # filtered above; says so to the type checker

@@ -9,6 +9,7 @@ TONGXIN_RESIDENTS_CHANNEL_USER. The resident's own identity is this domain's (Re
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -21,22 +22,30 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.core.audit import audit_record
 from tongxin.core.choices import AuditEventType
-from tongxin.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed, require_text
+from tongxin.core.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+    require_text,
+)
 from tongxin.core.masking import mask_name, mask_phone
 from tongxin.core.sms import get_sms_backend
 from tongxin.workorders import services as workorder_services
 from tongxin.workorders.choices import DEPARTMENT_CONTROLLABLE_CAUSES, Channel, Kind, Satisfaction, Status
 
-from . import conf, ratelimit
+from . import conf, ratelimit, receipts
 from .choices import ChangeAction, CodeKind, PointSource, RecordType, ReportState
 from .models import (
     Building,
@@ -50,6 +59,7 @@ from .models import (
     Resident,
 )
 from .photos import photo_prepare
+from .receipts import Claims
 from .tokens import token_make
 
 logger = logging.getLogger(__name__)
@@ -682,7 +692,7 @@ def code_kind(place: Household | Merchant) -> str:
 def code_token(place: Household | Merchant) -> str:
     """The token printed on the place's current sticker (none while revoked)."""
     if place.code_revoked_at is not None:
-        raise Conflict("该二维码已停用，请先重新生成", code="code_revoked")
+        raise Conflict(_("该二维码已停用，请先重新生成"), code="code_revoked")
     return token_make(code_kind(place), place.pk, place.code_version)
 
 
@@ -734,9 +744,9 @@ def login_code_request(*, place: Household | Merchant, phone: str, ip: str) -> N
     """Send a one-time code to ``phone`` if it is registered at the scanned place. The answer is the
     same either way (the page must not tell a stranger who lives there); the rate limits count both."""
     phone = normalise_phone(phone)
-    ratelimit.hit("code_ip", ip, message="本网络请求验证码过于频繁", field="phone")
-    ratelimit.hit("code_phone", phone, message="验证码已发送，请稍后再重新获取", field="phone")
-    ratelimit.hit("code_phone_day", phone, message="该号码今日获取验证码次数已达上限", field="phone")
+    ratelimit.hit("code_ip", ip, message=_("本网络请求验证码过于频繁"), field="phone")
+    ratelimit.hit("code_phone", phone, message=_("验证码已发送，请稍后再重新获取"), field="phone")
+    ratelimit.hit("code_phone_day", phone, message=_("该号码今日获取验证码次数已达上限"), field="phone")
     if phone not in _phones_of(place):
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -763,11 +773,11 @@ class LoginResult:
 def login_code_verify(*, place: Household | Merchant, phone: str, code: str, ip: str) -> LoginResult:
     """Check the code; on success mark it used and return who is now signed in, bound to the place."""
     phone = normalise_phone(phone)
-    ratelimit.hit("login_ip", ip, message="验证次数过多", field="code")
+    ratelimit.hit("login_ip", ip, message=_("验证次数过多"), field="code")
     code = (code or "").strip()
-    wrong = ValidationFailed("验证码错误或已过期，请重新获取", fields={"code": "验证码错误或已过期"})
+    wrong = ValidationFailed(_("验证码错误或已过期，请重新获取"), fields={"code": _("验证码错误或已过期")})
     if not re.fullmatch(r"[0-9]{6}", code):
-        raise ValidationFailed(fields={"code": "请输入 6 位数字验证码"})
+        raise ValidationFailed(fields={"code": _("请输入 6 位数字验证码")})
     now = timezone.now()
     failure: ValidationFailed | None = None
     # The wrong attempt must be counted even though the call fails: record it, commit, then raise.
@@ -784,9 +794,10 @@ def login_code_verify(*, place: Household | Merchant, phone: str, code: str, ip:
             left = conf.login_code_attempts() - login.attempts
             if left <= 0:
                 login.used_at = now  # spent: a new code must be requested
-                failure = ValidationFailed("验证码错误次数过多，请重新获取", fields={"code": "错误次数过多，请重新获取"})
+                failure = ValidationFailed(_("验证码错误次数过多，请重新获取"), fields={"code": _("错误次数过多，请重新获取")})
             else:
-                failure = ValidationFailed(f"验证码错误，还可尝试 {left} 次", fields={"code": f"验证码错误，还可尝试 {left} 次"})
+                wrong_left = _("验证码错误，还可尝试 %(left)s 次") % {"left": left}
+                failure = ValidationFailed(wrong_left, fields={"code": wrong_left})
             login.save(update_fields=["attempts", "used_at"])
             audit_record(actor=None, event_type=AuditEventType.LOGIN_FAILED, object_type="resident_login",
                          object_id=login.pk, data={"phone": mask_phone(phone), "attempts": login.attempts})
@@ -837,7 +848,7 @@ def channel_owner() -> Any:
         return cached[1]
     owner = User.objects.filter(username=name, is_active=True).first()
     if owner is None:
-        raise Conflict("居民诉求渠道尚未配置（缺少渠道账号），请联系管理员", code="channel_not_configured")
+        raise Conflict(_("居民诉求渠道尚未配置（缺少渠道账号），请联系管理员"), code="channel_not_configured")
     _owner_cache[name] = (time.monotonic(), owner)
     return owner
 
@@ -933,15 +944,22 @@ def photo_header_check(upload: Any, *, field: str = "photos") -> tuple[bytes, st
 
 
 def report_create(
-    *, reporter: Reporter, content: str, photos: list[Any] | None = None, kind: str = Kind.HELP,
-    lat: Any = None, lng: Any = None, point_source: str = PointSource.DEVICE, category_code: str = "",
-    category_suggested: str = "", channel: str = Channel.QR, anonymous: bool = False,
+    *, reporter: Reporter | None = None, claims: Claims | None = None, content: str, photos: list[Any] | None = None,
+    kind: str = Kind.HELP, lat: Any = None, lng: Any = None, point_source: str = PointSource.DEVICE,
+    category_code: str = "", category_suggested: str = "", channel: str = Channel.QR, anonymous: bool = False,
 ) -> Report:
     """随手拍: check everything that is cheap (text, kind, point, the photos' number, size, type and
     header), then write the durable receipt in one transaction — the Report (``received``, no order)
     and the photos' bytes (``ReportUpload``) — and have ``report_register`` make the work order: a
     Huey task on commit, or right here after the commit (``conf.report_register_mode``). Returns the
-    Report: in ``inline`` mode normally registered (its ``order`` set), else ``received``."""
+    Report: in ``inline`` mode normally registered (its ``order`` set), else ``received``.
+
+    Who reports is either ``reporter`` (a session already read: the phone pages) or the cookie's
+    ``claims`` (the API, ADR 0011): on PostgreSQL the receipt's one statement then confirms the
+    claims itself, elsewhere they are read first; a session that no longer holds raises
+    Unauthenticated (401) and writes nothing. Input is checked before the session either way."""
+    if (reporter is None) == (claims is None):
+        raise TypeError("report_create needs exactly one of reporter and claims")
     errors: dict[str, str] = {}
     content = (content or "").strip()
     if not content:
@@ -974,19 +992,33 @@ def report_create(
             staged.append(ReportUpload(index=index, name=name, content_type=content_type, data=data))
     if errors:
         raise ValidationFailed(fields=errors)
-    ratelimit.hit("report_resident", f"{code_kind(reporter.place)}{reporter.place.pk}:{reporter.phone}",
-                  message="提交过于频繁，请稍后再试")
+    fast = claims is not None and receipts.enabled()
+    if claims is not None and not fast:
+        from .session import session_load
+
+        session = session_load(claims)
+        if session is None:
+            raise Unauthenticated(_("登录已失效，请重新扫码登录"))
+        reporter = session.reporter()
+    if reporter is not None:
+        place = reporter.place
+        claims_key = f"{code_kind(place)}{place.pk}:{reporter.resident.pk if reporter.resident else 0}"
+    else:
+        assert claims is not None
+        claims_key = f"{claims.kind}{claims.place_id}:{claims.resident_id}"
+    ratelimit.hit("report_resident", claims_key, message=_("提交过于频繁，请稍后再试"))
     channel_owner()  # 409 now, not a failed receipt later, when the channel is not configured
     inline = conf.report_register_mode() == "inline"
-    values = {
-        "household": reporter.household, "merchant": reporter.merchant, "resident": reporter.resident,
-        "phone": reporter.phone, "reporter_name": (reporter.name or "")[:60], "content": content, "kind": kind,
-        "category_code": (category_code or "")[:32], "channel": channel, "anonymous": anonymous,
-        "lat": point[1] if point else None, "lng": point[0] if point else None,
+    values: dict[str, Any] = {
+        "content": content, "kind": kind, "category_code": (category_code or "")[:32], "channel": channel,
+        "anonymous": anonymous, "lat": point[1] if point else None, "lng": point[0] if point else None,
         "point_source": point_source if point else PointSource.NONE, "photos": len(staged),
         "category_suggested": (category_suggested or "")[:32],
     }
-    report = _receipt_write(values=values, staged=staged, enqueue=not inline)
+    if reporter is not None:
+        values.update(household=reporter.household, merchant=reporter.merchant, resident=reporter.resident,
+                      phone=reporter.phone, reporter_name=(reporter.name or "")[:60])
+    report = _receipt_write(values=values, staged=staged, enqueue=not inline, claims=claims if fast else None)
     if inline:
         try:
             outcome = report_register(report_id=report.pk)
@@ -998,10 +1030,25 @@ def report_create(
     return report
 
 
-def _receipt_write(*, values: dict[str, Any], staged: list[ReportUpload], enqueue: bool) -> Report:
-    """The receipt's one transaction: the Report and its staged photos (and the task, on commit)."""
+def _receipt_write(*, values: dict[str, Any], staged: list[ReportUpload], enqueue: bool,
+                   claims: Claims | None = None) -> Report:
+    """The receipt's one transaction: the Report and its staged photos (and the task, on commit).
+    With ``claims`` (PostgreSQL) one statement that also confirms the session (``receipts``); else the
+    ORM in a transaction."""
     for attempt in range(3):
         try:
+            if claims is not None:
+                report = Report(receipt=receipt_number(), state=ReportState.RECEIVED, **values)
+                # A statement is atomic by itself; inside a caller's transaction a savepoint keeps a
+                # receipt number drawn twice from breaking the caller's transaction.
+                in_block = transaction.get_connection().in_atomic_block
+                with transaction.atomic() if in_block else contextlib.nullcontext():
+                    written = receipts.receipt_insert(claims=claims, report=report, staged=staged)
+                if not written:
+                    raise Unauthenticated(_("登录已失效，请重新扫码登录"))
+                if enqueue:
+                    transaction.on_commit(functools.partial(_schedule_register, report.pk))
+                return report
             with transaction.atomic():
                 report = Report.objects.create(receipt=receipt_number(), state=ReportState.RECEIVED, **values)
                 for upload in staged:
@@ -1053,6 +1100,14 @@ def _report_register(*, report_id: int, skip_locked: bool) -> RegisterOutcome:
     if report is None or report.order_id is not None or report.state != ReportState.RECEIVED:
         return RegisterOutcome(report, "skipped")
     uploads = list(ReportUpload.objects.filter(report=report).order_by("index"))
+    # The order's acceptance note is a stored record (docs/i18n.md): written in the server's language,
+    # whether the worker or the resident's own request (inline mode) registers the receipt.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _register_locked(report, uploads)
+
+
+def _register_locked(report: Report, uploads: list[ReportUpload]) -> RegisterOutcome:
+    """``report_register`` once the receipt is locked and its staged photos read."""
     prepared, dropped = [], []
     for upload in uploads:
         try:
@@ -1176,31 +1231,32 @@ def report_rate(
     from tongxin.workorders.selectors import work_order_get
 
     if report.order_id is None:  # a receipt not registered yet has nothing to rate
-        raise Conflict("承办单位答复后才能评价", code="not_replied")
+        raise Conflict(_("承办单位答复后才能评价"), code="not_replied")
     owner = channel_owner()
     order = work_order_get(actor=owner, order_id=report.order_id)
     if order is None:
         raise NotFound()
     if Rating.objects.filter(report=report).exists():
-        raise Conflict("您已评价过这条诉求", code="already_rated")
+        raise Conflict(_("您已评价过这条诉求"), code="already_rated")
     if order.status != Status.REPLIED:
-        raise Conflict("承办单位答复后才能评价", code="not_replied")
+        raise Conflict(_("承办单位答复后才能评价"), code="not_replied")
     note = (note or "").strip()
     if len(note) > MAX_RATING_NOTE:
-        raise ValidationFailed(fields={"note": f"说明不能超过 {MAX_RATING_NOTE} 个字"})
+        raise ValidationFailed(fields={"note": _("说明不能超过 %(max)s 个字") % {"max": MAX_RATING_NOTE}})
     if satisfaction not in Satisfaction.values:
-        raise ValidationFailed(fields={"satisfaction": "请选择满意、基本满意或不满意"})
+        raise ValidationFailed(fields={"satisfaction": _("请选择满意、基本满意或不满意")})
     if satisfaction == Satisfaction.UNSATISFIED and not cause:
-        raise ValidationFailed(fields={"cause": "请选择不满意的原因"})
+        raise ValidationFailed(fields={"cause": _("请选择不满意的原因")})
     label = "居民自评" + (f"：{note}" if note else "")
     reopened = None
     if reopen:
         if satisfaction != Satisfaction.UNSATISFIED:
-            raise ValidationFailed(fields={"reopen": "只有不满意时才能申请重新办理"})
+            raise ValidationFailed(fields={"reopen": _("只有不满意时才能申请重新办理")})
         if cause not in DEPARTMENT_CONTROLLABLE_CAUSES:
-            raise ValidationFailed(fields={"reopen": "该原因不能申请重新办理"})
+            raise ValidationFailed(fields={"reopen": _("该原因不能申请重新办理")})
         if order.replied_at and timezone.now() > order.replied_at + timedelta(days=conf.reopen_days()):
-            raise ValidationFailed(fields={"reopen": f"答复已超过 {conf.reopen_days()} 天，不能再申请重新办理"})
+            raise ValidationFailed(fields={"reopen": _("答复已超过 %(days)s 天，不能再申请重新办理") % {
+                "days": conf.reopen_days()}})
         reopened = workorder_services.work_order_redo(order_id=order.pk, actor=owner, cause=cause,
                                                       note=f"居民申请重新办理。{note}".strip())
     else:

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from . import conf
 from .choices import CodeKind
 from .models import Household, Merchant, Resident
+from .receipts import Claims
 from .selectors import place_get
 from .services import LoginResult, Reporter
 
@@ -64,12 +65,14 @@ def _secure() -> bool:
     return bool(getattr(settings, "SESSION_COOKIE_SECURE", False))
 
 
-def session_read(request: HttpRequest) -> ResidentSession | None:
-    """The signed-in resident, or None (no cookie, bad signature, expired, or the binding is gone)."""
-    cached: Any = getattr(request, "_resident_session", False)
+def session_claims(request: HttpRequest) -> Claims | None:
+    """What the signed cookie claims (kind, place, resident, code version), checked by signature and
+    age only — no query. ``session_read`` confirms it against the database; the report endpoint lets
+    its one statement confirm it (ADR 0011)."""
+    cached: Any = getattr(request, "_resident_claims", False)
     if cached is not False:
         return cached
-    session = None
+    claims = None
     try:
         value = request.get_signed_cookie(COOKIE, salt=SALT, max_age=conf.session_days() * 86400)
     except (KeyError, signing.BadSignature):
@@ -77,28 +80,40 @@ def session_read(request: HttpRequest) -> ResidentSession | None:
     if value:
         try:
             kind, place_id, resident_id, version = value.split(":")
-            session = _load(kind, int(place_id), int(resident_id), int(version))
+            claims = Claims(kind=kind, place_id=int(place_id), resident_id=int(resident_id), version=int(version))
         except ValueError:
-            session = None
+            claims = None
+    request._resident_claims = claims  # type: ignore[attr-defined]
+    return claims
+
+
+def session_read(request: HttpRequest) -> ResidentSession | None:
+    """The signed-in resident, or None (no cookie, bad signature, expired, or the binding is gone)."""
+    cached: Any = getattr(request, "_resident_session", False)
+    if cached is not False:
+        return cached
+    claims = session_claims(request)
+    session = session_load(claims) if claims is not None else None
     request._resident_session = session  # type: ignore[attr-defined]
     return session
 
 
-def _load(kind: str, place_id: int, resident_id: int, version: int) -> ResidentSession | None:
-    """One query: the resident with their household (a merchant's contact: the merchant)."""
-    if kind == CodeKind.HOUSEHOLD:
+def session_load(claims: Claims) -> ResidentSession | None:
+    """One query: the resident with their household (a merchant's contact: the merchant), if the
+    cookie's binding still holds (the same conditions as ``receipts.receipt_insert``'s ``who``)."""
+    if claims.kind == CodeKind.HOUSEHOLD:
         resident = (
             Resident.objects.select_related("household")
-            .filter(pk=resident_id, household_id=place_id, active=True).first()
+            .filter(pk=claims.resident_id, household_id=claims.place_id, active=True).first()
         )
-        if resident is None or not _current(resident.household, version):
+        if resident is None or not _current(resident.household, claims.version):
             return None
-        return ResidentSession(kind=kind, place=resident.household, resident=resident)
-    if kind == CodeKind.MERCHANT:
-        merchant = place_get(kind, place_id)
-        if merchant is None or not _current(merchant, version):
+        return ResidentSession(kind=claims.kind, place=resident.household, resident=resident)
+    if claims.kind == CodeKind.MERCHANT:
+        merchant = place_get(claims.kind, claims.place_id)
+        if merchant is None or not _current(merchant, claims.version):
             return None
-        return ResidentSession(kind=kind, place=merchant, resident=None)
+        return ResidentSession(kind=claims.kind, place=merchant, resident=None)
     return None
 
 

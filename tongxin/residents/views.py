@@ -295,7 +295,7 @@ def _staff_place(request: HttpRequest, kind: str, pk: int) -> Any:
     model = selectors.Household if kind == CodeKind.HOUSEHOLD else selectors.Merchant
     place = selectors.places_manageable_by(request.user, model).filter(pk=pk).first()
     if place is None or place.code_revoked_at is not None:
-        raise Http404("未找到")
+        raise Http404(_("未找到"))
     return place
 
 
@@ -333,7 +333,7 @@ def print_sheet(request: HttpRequest, area_id: int, building: str) -> HttpRespon
     try:
         households = selectors.building_households(actor=request.user, area_id=area_id, building=building)
     except NotFound:
-        raise Http404("未找到该楼栋") from None
+        raise Http404(_("未找到该楼栋")) from None
     base = conf.public_base_url(request.build_absolute_uri("/"))
     labels = [{"household": h, "svg": qr_svg(services.code_url(h, base=base), scale=3, xml_decl=False)}
               for h in households]

@@ -265,8 +265,8 @@ def intake_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as exc:
             form_error = exc.message
         else:
-            lead = Department.objects.filter(pk=order.lead_department_id).first() if not chosen_lead else \
-                Department.objects.filter(pk=chosen_lead).first()
+            lead_id = chosen_lead or order.lead_department_id
+            lead = Department.objects.filter(pk=lead_id).first() if lead_id else None
             messages.success(request, _("工单 %(number)s 已派给 %(dept)s") % {
                 "number": order.number, "dept": lead.name if lead else "—"})
             return redirect("intake")

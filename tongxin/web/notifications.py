@@ -41,8 +41,10 @@ def notification_badge(request: HttpRequest) -> HttpResponse:
 def notification_read(request: HttpRequest) -> HttpResponse:
     """Mark one (``id``), or all (no id) of the user's notifications read, then follow ``next`` (the
     notification's own page) if it is ours to follow."""
+    user = request.user
+    assert user.is_authenticated  # login_required; narrows User | AnonymousUser to User
     ids = request.POST.getlist("id")
-    notification_mark_read(user=request.user, notification_ids=ids or None)
+    notification_mark_read(user=user, notification_ids=ids or None)
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

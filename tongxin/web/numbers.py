@@ -67,7 +67,7 @@ def numbers_page(request: HttpRequest) -> HttpResponse:
              "title": str(_("本月每日受理量"))}
     names = dict(Department.objects.filter(pk__in=departments).values_list("pk", "name")) if not centre else {}
     return render(request, "web/numbers/page.html", {
-        "nav": "numbers", "centre": centre, "scope_label": names.get(department_id, "") if not centre else _("本辖区"),
+        "nav": "numbers", "centre": centre, "scope_label": names.get(department_id, "") if department_id is not None else _("本辖区"),
         "departments": [(pk, names.get(pk, pk)) for pk in departments] if not centre else [],
         "department_id": department_id, "today": _period(today_row), "month": _period(month_row),
         "by_department": [{**row, **_period(row)} for row in by_department],

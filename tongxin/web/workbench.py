@@ -63,7 +63,10 @@ class MultipleFileField(forms.FileField):
 
 class ReplyForm(VersionForm):
     text = forms.CharField(label=_("办理结果（答复市民）"), widget=forms.Textarea(attrs={"rows": 4}))
-    files = MultipleFileField(label=_("附件（图片或 PDF，可多选）"), required=False)
+    # The form metaclass moves a declared field out of the class, so the instance's ``files`` is still
+    # the uploads (BaseForm.files); mypy sees only the class attribute. Renaming the field would change
+    # the posted name ``files`` the page and the API aliases use.
+    files = MultipleFileField(label=_("附件（图片或 PDF，可多选）"), required=False)  # type: ignore[assignment]
 
 
 class CoReplyForm(VersionForm):
@@ -85,8 +88,10 @@ class ReassignForm(VersionForm):
     def __init__(self, *args: Any, departments: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = departments if departments is not None else _department_choices()
-        self.fields["lead_department_id"].choices = [("", _("请选择承办单位")), *choices]
-        self.fields["co_department_ids"].choices = choices
+        lead, co = self.fields["lead_department_id"], self.fields["co_department_ids"]
+        assert isinstance(lead, forms.ChoiceField) and isinstance(co, forms.ChoiceField)  # declared above
+        lead.choices = [("", _("请选择承办单位")), *choices]
+        co.choices = choices
 
 
 class NoteRequiredForm(VersionForm):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-import select
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -26,6 +25,7 @@ from tongxin.accounts.selectors import ActorScope, actor_scope
 from tongxin.core.datums import Datum, in_china_box, to_wgs84
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, require_text
 from tongxin.core.images import SNIFF_BYTES, image_reencode, sniff
+from tongxin.core.pgfast import statement_cursor
 from tongxin.regions.models import Area
 from tongxin.regions.selectors import area_locate_id
 
@@ -295,7 +295,7 @@ def work_order_create(
 def _work_order_create_orm(*, actor: Any, fields: dict[str, Any]) -> WorkOrder:
     intake = _intake_prepare(actor=actor, cached=False, **fields)
     order = intake.order
-    if intake.check_repeat:
+    if intake.check_repeat and order.category_id is not None:  # check_repeat implies a category
         now = order.accepted_at
         order.is_repeat = WorkOrder.objects.filter(
             citizen_phone=order.citizen_phone, category_id=order.category_id, accepted_at__gte=now - REPEAT_WINDOW,
@@ -314,6 +314,8 @@ def _work_order_create_orm(*, actor: Any, fields: dict[str, Any]) -> WorkOrder:
 # days, as the ORM path computes it); the acceptance event follows. When the guard fails nothing is
 # written, not even the counter, and the statement returns no row.
 _INTAKE_SQL: dict[tuple[Any, ...], str] = {}
+# A concrete field always has a column; django-stubs types Field.column as str | None (for the
+# non-concrete ones), hence the casts to str where the columns are collected.
 _WO_FIELDS = [f for f in WorkOrder._meta.concrete_fields if not f.primary_key]
 _EV_FIELDS = [f for f in WorkOrderEvent._meta.concrete_fields if not f.primary_key and f.attname != "order_id"]
 
@@ -355,56 +357,6 @@ def _intake_sql(db: Any, wo_columns: tuple[str, ...], ev_columns: tuple[str, ...
     return sql
 
 
-def _cheap_health_check(db: Any) -> None:
-    """CONN_HEALTH_CHECKS without the round trip, where the socket can tell: Django checks a reused
-    connection with ``SELECT 1`` before the first query of a request, which for intake (one statement)
-    is a second round trip. A connection the server has closed (restart, fail-over, terminated
-    backend) has a readable socket (end of file, or the FATAL message first); an idle healthy one has
-    nothing to read. So: nothing to read and libpq's status OK → healthy; anything else → Django's
-    own check runs as usual (and reconnects if it fails)."""
-    conn = db.connection
-    if conn is None or not db.health_check_enabled or db.health_check_done:
-        return
-    try:
-        from psycopg.pq import ConnStatus, TransactionStatus
-
-        if conn.closed or conn.pgconn.status != ConnStatus.OK or conn.info.transaction_status != TransactionStatus.IDLE:
-            return
-        readable, _writable, _errored = select.select([conn.fileno()], [], [], 0)
-    except Exception:
-        return
-    if not readable:
-        db.health_check_done = True
-
-
-def _intake_cursor(db: Any) -> Any:
-    """A cursor for the intake statement. With TONGXIN_INTAKE_PREPARED (default on) a server-side
-    binding cursor that prepares the statement, so that PostgreSQL parses and plans it once per
-    connection instead of once per order; Django's wrapper stays around it (query logging, execute
-    wrappers, error translation). Off for a pooler that cannot keep prepared statements (PgBouncer
-    before 1.21 in transaction mode)."""
-    _cheap_health_check(db)
-    if _PreparingCursor is None or not getattr(settings, "TONGXIN_INTAKE_PREPARED", False):
-        return db.cursor()
-    # What connection.cursor() does first: the health check (CONN_HEALTH_CHECKS), then connect.
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    with db.wrap_database_errors:
-        raw = _PreparingCursor(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
-
-
-try:
-    import psycopg
-
-    class _PreparingCursor(psycopg.Cursor):  # type: ignore[type-arg]
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            kwargs.setdefault("prepare", True)
-            return super().execute(query, params, **kwargs)
-except ImportError:  # psycopg 2 or no PostgreSQL driver at all: the plain cursor
-    _PreparingCursor = None  # type: ignore[assignment,misc]
-
-
 def _insert_intake(intake: _Intake) -> bool:
     """Write the order and its acceptance event in one statement; False if the guard failed."""
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: every ``connection.x`` is a thread-local lookup
@@ -425,17 +377,17 @@ def _insert_intake(intake: _Intake) -> bool:
             if value is None:
                 continue
             params.append(f.get_db_prep_save(value, db))
-        wo_columns.append(f.column)
+        wo_columns.append(cast(str, f.column))
     event = _intake_event_values(intake)
     ev_columns: list[str] = []
     for f in _EV_FIELDS:
         value = event[f.attname]
         if value is not None:
             params.append(f.get_db_prep_save(value, db))
-            ev_columns.append(f.column)
+            ev_columns.append(cast(str, f.column))
     sql = _intake_sql(db, tuple(wo_columns), tuple(ev_columns), guard_category=order.category_id is not None,
                       check_repeat=intake.check_repeat)
-    with _intake_cursor(db) as cursor:
+    with statement_cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -630,6 +582,7 @@ def work_order_request_extension(
         raise ValidationFailed(fields={"requested_due_at": _("单次延期不能超过 90 天")})
     if ExtensionRequest.objects.filter(order=order, status=ExtensionStatus.PENDING).exists():
         raise Conflict(_("已有待审批的延期申请"), code="extension_pending")
+    assert order.lead_department_id is not None  # REQUEST_EXTENSION is allowed only while a lead handles it
     request = ExtensionRequest.objects.create(
         order=order, department_id=order.lead_department_id, requested_by=actor, requested_at=now,
         previous_due_at=order.due_at, requested_due_at=requested_due_at, reason=reason,

@@ -73,7 +73,11 @@ def sla_default_policy_ensure() -> SlaPolicy:
 
 
 # Policies and the category → policy map are small and read on every dispatch: cache them briefly.
-_cache: dict[str, object] = {}
+# The data: rules by policy and (urgency, kind), warning ratio by policy, the default policy's id, and
+# category → (parent id, policy id).
+_SlaData = tuple[dict[int, dict[tuple[str, str], SlaRule]], dict[int, float], int | None,
+                 dict[int, tuple[int | None, int | None]]]
+_cache: dict[str, tuple[float, _SlaData]] = {}  # "data" → (loaded at, data): one entry, replaced whole
 _CACHE_SECONDS = 30.0
 
 
@@ -81,20 +85,22 @@ def invalidate_sla_cache() -> None:
     _cache.clear()
 
 
-def _load() -> tuple[dict[int, dict[tuple[str, str], SlaRule]], dict[int, float], int | None, dict[int, tuple[int | None, int | None]]]:
-    loaded_at = _cache.get("at")
-    if loaded_at is not None and time.monotonic() - float(loaded_at) < _CACHE_SECONDS:  # type: ignore[arg-type]
-        return _cache["data"]  # type: ignore[return-value]
+def _load() -> _SlaData:
+    hit = _cache.get("data")
+    if hit is not None and time.monotonic() - hit[0] < _CACHE_SECONDS:
+        return hit[1]
     rules: dict[int, dict[tuple[str, str], SlaRule]] = {}
     for rule in SlaRule.objects.all():
         rules.setdefault(rule.policy_id, {})[(rule.urgency, rule.kind)] = rule
     ratios = dict(SlaPolicy.objects.values_list("id", "warning_ratio"))
     default_id = SlaPolicy.objects.filter(is_default=True).values_list("id", flat=True).first()
-    categories = {pk: (parent_id, policy_id) for pk, parent_id, policy_id in
-                  Category.objects.values_list("id", "parent_id", "sla_policy_id")}
+    # Both foreign keys are nullable (django-stubs types their values_list as plain int).
+    categories: dict[int, tuple[int | None, int | None]] = {
+        pk: (parent_id, policy_id)
+        for pk, parent_id, policy_id in Category.objects.values_list("id", "parent_id", "sla_policy_id")
+    }
     data = (rules, ratios, default_id, categories)
-    _cache["data"] = data
-    _cache["at"] = time.monotonic()
+    _cache["data"] = (time.monotonic(), data)
     return data
 
 

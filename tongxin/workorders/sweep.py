@@ -94,12 +94,14 @@ def sla_sweep(*, now: datetime | None = None, dry_run: bool = False, batch: int 
 
 def _act(order: WorkOrder, kind: str, now: datetime) -> int:
     if kind == "breach":
+        due_at = order.due_at
+        assert due_at is not None  # _candidates() takes only orders past a due_at
         transition, role = check_transition(order, Action.SUPERVISE, None)
-        order.supervised_for = order.due_at
-        note = f"已超过办结期限（{timezone.localtime(order.due_at):%Y-%m-%d %H:%M}），系统自动督办"
+        order.supervised_for = due_at
+        note = f"已超过办结期限（{timezone.localtime(due_at):%Y-%m-%d %H:%M}），系统自动督办"
         apply_transition(order, Action.SUPERVISE, actor=None, role=role, transition=transition, note=note,
                          department_id=order.lead_department_id, at=now, update_fields=["supervised_for"])
-        key = f"supervise:{order.pk}:{order.due_at.isoformat()}"
+        key = f"supervise:{order.pk}:{due_at.isoformat()}"
         recipients = department_users(order.lead_department_id) if order.lead_department_id else []
         recipients += users_with_area_role({Role.SUPERVISOR}, order.area_path)
         return notification_send(recipients=recipients, kind="supervise", title=f"督办：工单 {order.number} 已超期",
@@ -112,6 +114,7 @@ def _act(order: WorkOrder, kind: str, now: datetime) -> int:
     else:
         order.due_reminded_for = order.due_at
         deadline, fieldname, what = order.due_at, "due_reminded_for", "办结"
+    assert deadline is not None  # _candidates() takes only orders whose deadline is still ahead
     note = f"即将超过{what}期限（{timezone.localtime(deadline):%Y-%m-%d %H:%M}），系统自动催办"
     apply_transition(order, Action.REMIND, actor=None, role=role, transition=transition, note=note,
                      department_id=order.lead_department_id, at=now, update_fields=[fieldname],

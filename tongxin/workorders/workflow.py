@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tongxin.accounts.choices import Role
 from tongxin.accounts.selectors import ActorScope
@@ -110,16 +111,17 @@ def check_transition(order: WorkOrder, action: Action, scope: ActorScope | None)
     transition = TRANSITIONS.get((Status(order.status), Action(action)))
     if transition is None:
         raise IllegalTransition(
-            f"工单当前状态为「{Status(order.status).label}」，不能执行「{Action(action).label}」",
+            _("工单当前状态为「%(status)s」，不能执行「%(action)s」") % {
+                "status": Status(order.status).label, "action": Action(action).label},
             fields={"action": action, "status": order.status},
         )
     if scope is None:
         if action not in SYSTEM_ACTIONS:
-            raise PermissionDenied("系统不能执行此操作")
+            raise PermissionDenied(_("系统不能执行此操作"))
         return transition, "system"
     role = actor_role_for(order, action, transition, scope)
     if role is None:
-        raise PermissionDenied(f"您的角色不能对该工单执行「{Action(action).label}」")
+        raise PermissionDenied(_("您的角色不能对该工单执行「%(action)s」") % {"action": Action(action).label})
     return transition, role
 
 

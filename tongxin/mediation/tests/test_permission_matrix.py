@@ -29,6 +29,7 @@ endpoint                                                    | own  peer out  ldr
 GET  /mediation/orgs                                        | 200  200  200  200  200  200  401
 GET  /mediation/mediators                                   | 200  200  200  200  200  200  401
 GET  /mediation/cases                                       | 200  200  200  200  200  200  401
+POST /mediation/cases/search                                | 200  200  200  200  200  200  401
 POST /mediation/cases                                       | 201  403  403  403  403  403  401
 POST /mediation/cases/from-work-order                       | 403  403  404  403  201  404  401
 GET  /mediation/cases/{case_id}                             | 200  200  404  200  404  404  401
@@ -121,6 +122,7 @@ CASES: dict[str, tuple[Builder, Callable[[Any], dict[str, Any]]]] = {
     "GET /mediation/orgs": (none, lambda mw: {}),
     "GET /mediation/mediators": (none, lambda mw: {}),
     "GET /mediation/cases": (received, lambda mw: {}),
+    "POST /mediation/cases/search": (received, lambda mw: {"q": "张三"}),
     "POST /mediation/cases": (none, lambda mw: {
         "org_id": mw.community.pk, "title": "t", "description": "d", "dispute_type": "other", "source": "walk_in",
         "parties": [{"name": "张三"}]}),

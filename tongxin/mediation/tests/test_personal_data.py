@@ -112,9 +112,10 @@ def test_search_by_id_number_finds_earlier_cases_only_in_jurisdiction(mw):
     assert found("m_city", ID) == {here.pk, again.pk, there.pk}
     assert found("m_comm", ID[:17]) == set()  # no partial matching of ID numbers
     assert found("m_comm", "150602198001015678") == {other.pk}
-    api = client_for(mw, "m_comm").get("/api/v1/mediation/cases", {"q": ID}).json()
+    api = client_for(mw, "m_comm").post("/api/v1/mediation/cases/search", {"q": ID}, content_type="application/json").json()
     assert {item["id"] for item in api["items"]} == {here.pk, again.pk}
-    page = client_for(mw, "m_town_b").get("/mediation/", {"q": ID}).content.decode()
+    client = client_for(mw, "m_town_b")
+    page = client.get(client.post("/mediation/", {"q": ID})["Location"]).content.decode()
     assert there.number in page and here.number not in page and again.number not in page
 
 

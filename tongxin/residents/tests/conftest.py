@@ -47,6 +47,16 @@ def _fresh_cache_and_outbox():
     services._owner_cache.clear()
 
 
+@pytest.fixture
+def task_mode(settings, monkeypatch):
+    """Task mode (ADR 0010) with the enqueue recorded instead of sent: the task is lost unless a test
+    runs it, and each test sees exactly what the request scheduled."""
+    settings.TONGXIN_REPORT_REGISTER = "task"
+    scheduled: list[int] = []
+    monkeypatch.setattr(services, "_schedule_register", scheduled.append)
+    return scheduled
+
+
 def make_place(world: World) -> Place:
     owner = services.channel_owner_ensure(area=world.city)
     household = services.household_create(area=world.community_a, grid=world.grid_a, address="甲社区幸福小区3号楼2单元101",

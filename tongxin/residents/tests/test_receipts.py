@@ -27,15 +27,6 @@ from .conftest import PHONE, jpeg_bytes, upload
 CSRF = "receiptcsrftoken0123456789abcdef"
 
 
-@pytest.fixture
-def task_mode(settings, monkeypatch):
-    """Task mode with the enqueue recorded instead of sent: the task is lost unless a test runs it."""
-    settings.TONGXIN_REPORT_REGISTER = "task"
-    scheduled: list[int] = []
-    monkeypatch.setattr(services, "_schedule_register", scheduled.append)
-    return scheduled
-
-
 def _reporter(place):
     return services.Reporter(household=place.household, merchant=None, resident=place.resident,
                              name=place.resident.name, phone=PHONE)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -53,9 +54,9 @@ class Command(BaseCommand):
 
         data = Path(options["data"])
         if not data.is_dir():
-            raise CommandError(f"数据目录不存在：{data}")
+            raise CommandError(_("数据目录不存在：%(path)s") % {"path": data})
         if not 0 <= options["holdout"] < 1:
-            raise CommandError("--holdout 必须在 0 到 1 之间")
+            raise CommandError(_("--holdout 必须在 0 到 1 之间"))
         out = Path(options["out"])
         try:
             model, report = train_contest_model(data, holdout=options["holdout"], seed=options["seed"],
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             else:
                 active = classifier_active()
                 if active is None:
-                    raise CommandError("没有启用中的模型：请用 --model 指定模型文件")
+                    raise CommandError(_("没有启用中的模型：请用 --model 指定模型文件"))
                 model = active.model
         except ModelFileError as exc:
             raise CommandError(exc.message) from None

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -22,14 +23,14 @@ class Command(BaseCommand):
         from tongxin.insight.services import hotspot_alerts_send
 
         if not 1 <= options["days"] <= 90:
-            raise CommandError("--days 必须在 1 到 90 之间")
+            raise CommandError(_("--days 必须在 1 到 90 之间"))
         if not 50 <= options["radius"] <= 5000:
-            raise CommandError("--radius 必须在 50 到 5000 米之间")
+            raise CommandError(_("--radius 必须在 50 到 5000 米之间"))
         if not 2 <= options["min_size"] <= 100:
-            raise CommandError("--min-size 必须在 2 到 100 之间")
+            raise CommandError(_("--min-size 必须在 2 到 100 之间"))
         report = hotspot_alerts_send(days=options["days"], radius_m=options["radius"], min_size=options["min_size"],
                                      dry_run=options["dry_run"])
         for item in report.items:
-            self.stdout.write(f"{item['title']} → {', '.join(item['leaders']) or '（该区域没有领导账号）'}")
+            self.stdout.write(f"{item['title']} → {', '.join(item['leaders']) or _('（该区域没有领导账号）')}")
         self.stdout.write(json.dumps({"hotspots": report.hotspots, "notified": report.notified,
                                       "dry_run": report.dry_run}, ensure_ascii=False))

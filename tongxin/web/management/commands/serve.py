@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # The access log names the path without its query string and leaves out the referrer: searches carry
-# phone and ID numbers (``/orders/?q=138…``, ``/mediation/?q=<ID number>``), and personal data stays out of
+# phone numbers (``/orders/?q=138…``; the mediation search posts its term), and personal data stays out of
 # logs (PIPL; docs/security.md). gunicorn's default ("%(r)s" and "%(f)s") would write them.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
 
