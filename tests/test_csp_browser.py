@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tongxin.conftest import _chromium, browser_page, login_as  # noqa: F401 - fixtures of the package's conftest
+from tongxin.conftest import _chromium, browser_page, login_as, phone_page  # noqa: F401 - fixtures of the package's conftest
 from tongxin.dashboard.rollups import fold
 from tongxin.dashboard.tests.conftest import city  # noqa: F401 - the dashboard's small city (fixture)
 from tongxin.participation import services as participation
@@ -231,16 +231,8 @@ def test_the_mediation_pages_run_under_the_enforced_policy(browser_page, world):
 
 
 @pytest.fixture
-def phone(_chromium, live_server):  # noqa: F811
-    context = _chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                    has_touch=True, locale="zh-CN", geolocation={"latitude": 37.1003, "longitude": 107.1},
-                                    permissions=["geolocation"])
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        yield page
-    finally:
-        context.close()
+def phone(phone_page):  # noqa: F811 - the fixture imported above
+    return phone_page(geolocation={"latitude": 37.1003, "longitude": 107.1})
 
 
 def test_the_resident_pages_run_under_the_enforced_policy(phone, world):

@@ -87,6 +87,33 @@ def _chromium() -> Iterator[Any]:
             browser.close()
 
 
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # a common 6.1-inch phone
+
+
+@pytest.fixture
+def phone_page(_chromium, live_server) -> Iterator[Callable[..., Any]]:
+    """``phone_page(geolocation={...})``: a fresh phone-sized context (touch, zh-CN; the geolocation
+    granted when given) on the live server, closed at the end of the test. Each app's ``phone``
+    fixture calls it with the location its tests expect."""
+    contexts: list[Any] = []
+
+    def open_page(geolocation: dict[str, float] | None = None) -> Any:
+        extra: dict[str, Any] = {"geolocation": geolocation, "permissions": ["geolocation"]} if geolocation else {}
+        context = _chromium.new_context(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                        locale="zh-CN", **extra)
+        context.set_default_timeout(30_000)  # the machine is shared: be patient, not flaky
+        contexts.append(context)
+        page = context.new_page()
+        page.base_url = live_server.url
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
 @pytest.fixture
 def browser_page(_chromium, live_server) -> Iterator[Any]:
     """A fresh browser context (own cookies) on a 1280×900 page; ``page.base_url`` is the live server."""

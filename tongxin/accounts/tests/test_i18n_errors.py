@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from tongxin.workorders.tests.test_api import _fast_password_hashing, client_for  # noqa: F401 - autouse fixture
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 @pytest.mark.django_db

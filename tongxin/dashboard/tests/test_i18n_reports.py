@@ -5,18 +5,7 @@ from __future__ import annotations
 
 import io
 
-import pytest
-from django.utils import translation
-
 from .test_pages import client_for
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 def test_the_excel_report_in_english(world, city) -> None:

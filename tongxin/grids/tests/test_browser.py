@@ -11,28 +11,18 @@ import re
 import pytest
 from PIL import Image
 
+from tongxin.conftest import PHONE_VIEWPORT
 from tongxin.grids.choices import ReportStatus
 from tongxin.grids.models import FieldReport, Patrol
 from tongxin.web.tests.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(_chromium, live_server):
-    context = _chromium.new_context(
-        viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        geolocation={"latitude": 37.10, "longitude": 107.10, "accuracy": 12}, permissions=["geolocation"],
-    )
-    context.set_default_timeout(30_000)  # the machine is shared: be patient, not flaky
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        yield page
-    finally:
-        context.close()
+def phone(phone_page):
+    return phone_page(geolocation={"latitude": 37.10, "longitude": 107.10, "accuracy": 12})
 
 
 def _photo(colour=(30, 120, 200)) -> dict:

@@ -5,17 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from .test_api import API, client_for, create
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 def _get(client: Client, url: str, params: dict | None = None, **headers: str):

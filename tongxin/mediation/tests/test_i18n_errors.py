@@ -3,20 +3,9 @@ request's language, the code and the field names do not (docs/i18n.md)."""
 
 from __future__ import annotations
 
-import pytest
-from django.utils import translation
-
 from tongxin.workorders.tests.test_api import client_for
 
 API = "/api/v1/mediation"
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 def _post(client, url, body, **headers):

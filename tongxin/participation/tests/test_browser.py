@@ -21,16 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def phone(_chromium, live_server):
-    context = _chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                    has_touch=True, locale="zh-CN")
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        yield page
-    finally:
-        context.close()
+def phone(phone_page):
+    return phone_page()
 
 
 def _sms_code(number: str) -> str:

@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from .test_api import body, staff
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
-
 
 pytestmark = pytest.mark.django_db
 

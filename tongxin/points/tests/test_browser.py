@@ -18,22 +18,11 @@ from .conftest import make_town, resident_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(_chromium, live_server):
-    context = _chromium.new_context(
-        viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        geolocation={"latitude": 37.1003, "longitude": 107.1}, permissions=["geolocation"],
-    )
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        yield page
-    finally:
-        context.close()
+def phone(phone_page):
+    return phone_page(geolocation={"latitude": 37.1003, "longitude": 107.1})
 
 
 def _as_resident(page, resident) -> None:

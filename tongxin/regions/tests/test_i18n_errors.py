@@ -11,14 +11,6 @@ from tongxin.regions.services import area_upsert
 from tongxin.workorders.tests.test_api import _fast_password_hashing, client_for  # noqa: F401 - autouse fixture
 
 
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
-
-
 @pytest.mark.django_db
 def test_a_point_outside_every_area_answers_in_english(world):
     answer = client_for(world, "dispatcher").get("/api/v1/areas/locate?lng=120.1&lat=30.2",

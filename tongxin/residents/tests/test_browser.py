@@ -19,22 +19,11 @@ from .conftest import PHONE, jpeg_bytes, last_sms_code, make_place
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE_VIEWPORT = {"width": 390, "height": 844}  # a common 6.1-inch phone
 
 
 @pytest.fixture
-def phone(_chromium, live_server):
-    context = _chromium.new_context(
-        viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        geolocation={"latitude": 37.1, "longitude": 107.1}, permissions=["geolocation"],
-    )
-    context.set_default_timeout(30_000)  # the machine is shared: be patient, not flaky
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        yield page
-    finally:
-        context.close()
+def phone(phone_page):
+    return phone_page(geolocation={"latitude": 37.1, "longitude": 107.1})
 
 
 def _sign_in(page, token: str) -> None:

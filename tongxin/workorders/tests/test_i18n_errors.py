@@ -6,17 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.utils import translation
 
 from .test_api import API, _fast_password_hashing, client_for, create_body  # noqa: F401 - autouse fixture
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 def create(client, body, **headers):

@@ -5,17 +5,8 @@ the fields do not change (docs/i18n.md)."""
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from .test_api import API, _fast_password_hashing, client_for, order_in  # noqa: F401 - autouse fixture
-
-
-@pytest.fixture(autouse=True)
-def _language_back():
-    """LocaleMiddleware activates the request's language in this thread and leaves it active: put the
-    previous one back, so that an English request does not leak into the next test."""
-    with translation.override(translation.get_language()):
-        yield
 
 
 def _sign(client, order, **headers):
